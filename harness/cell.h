@@ -1,0 +1,100 @@
+// The cell: one boot of one kernel release on one hypervisor version with one config.
+// These types are the seam between the parts of the harness: the launchers (QEMU,
+// libvirt) produce a BootOutcome, the classifier turns it into a CellResult, the
+// scheduler and the reports consume CellResults. Serialized as the DESIGN §6 cell object.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+namespace pvm {
+
+/// A cell status (DESIGN §5). The first six are what a boot can show; XFAIL, XPASS
+/// and FLAKY are applied afterwards from expectations and retries.
+enum class Status { Pass, Fail, Crash, Hang, Error, Skip, Xfail, Xpass, Flaky };
+
+/// "PASS", "FAIL", ... as in JSON, JUnit and the HTML report.
+const char* to_string(Status s);
+/// Parses "PASS", ...; nullopt for anything else (callers name the file and field).
+std::optional<Status> status_from_string(const std::string& s);
+/// True for statuses that make `run` exit 1: FAIL CRASH HANG ERROR XPASS.
+bool is_unexpected_failure(Status s);
+
+/// What to boot. Everything a launcher needs, resolved to paths; the cache key is a digest of it.
+struct CellSpec {
+  std::string kernel;             ///< release, e.g. "2.6.25"
+  std::string hv;                 ///< hypervisor version, e.g. "rom-1.12"
+  std::string config = "default"; ///< config name from the matrix
+  std::string cmdline;            ///< kernel command line, e.g. "pv.native=timer"
+  std::string kernel_image;       ///< path to the multiboot ELF
+  std::string rom_image;          ///< path to the ROM binary ("" for none)
+  std::string machine = "microvm";///< QEMU machine type (from version.json, config may override)
+  std::string cpu = "qemu32";     ///< QEMU CPU model
+  uint32_t memory_mib = 64;       ///< guest RAM
+  std::vector<std::string> extra_qemu_args; ///< from version.json platform "devices"/config
+  double timeout_s = 10.0;        ///< wall-clock budget for one attempt
+
+  /// Stable id: "kernel=2.6.25/hv=rom-1.12/cfg=default".
+  std::string id() const;
+};
+
+/// One parsed probe record.
+struct Probe {
+  std::string id;      ///< stable across releases, e.g. "time.oneshot"
+  std::string status;  ///< "pass" | "fail" | "skip"
+  std::string detail;  ///< guest text (untrusted)
+  std::optional<int> call;  ///< ROM call number involved, when the guest names one
+};
+
+/// One parsed stage record.
+struct Stage {
+  std::string name;    ///< "boot" "rom" "bind" "cpu" "irq" "mmu" "timer" "shutdown"
+  std::string status;  ///< "ok" | "fail" | "skip"
+  std::string detail;
+};
+
+/// One attempt at booting a cell (retries make several).
+struct Attempt {
+  Status status = Status::Error;
+  uint64_t duration_ms = 0;
+  std::optional<int> exit_code;   ///< QEMU's exit status, when it exited
+  std::optional<int> signal;      ///< signal that ended QEMU, when it was killed
+  std::string reason;             ///< one line: why this status
+};
+
+/// The classified result of a cell (DESIGN §6 cell object).
+struct CellResult {
+  CellSpec spec;
+  Status status = Status::Error;        ///< final status (after expectations and retries)
+  Status outcome = Status::Error;       ///< what the last boot showed (PASS..SKIP)
+  std::optional<std::string> expected;  ///< expected outcome from known issues ("FAIL"), if any
+  std::string expected_reason;          ///< known-issue reason
+  std::string expected_link;            ///< known-issue link
+  std::map<std::string, std::string> binding;  ///< op group -> "rom" | "native"
+  std::string hv_api;                   ///< API version the guest saw, "3.2" ("" if none)
+  std::vector<std::string> hv_features; ///< feature names the guest saw
+  std::string hv_refused;               ///< why the kernel refused the ROM ("" if accepted)
+  std::string kernel_build;             ///< build id from the hello record
+  std::string stage;                    ///< last stage reached
+  std::vector<Stage> stages;
+  std::vector<Probe> probes;
+  uint64_t duration_ms = 0;             ///< last attempt's wall time
+  std::vector<Attempt> attempts;
+  std::string reason;                   ///< one line: why this status
+  std::string evidence;                 ///< the log excerpt that shows why (untrusted text)
+  std::string log_path;                 ///< serial log, relative to the report dir when in a run
+  std::vector<std::string> qemu_cmdline;///< argv to reproduce the boot
+  std::string host;                     ///< which host/connection ran it
+  std::string backend = "qemu";         ///< "qemu" | "libvirt"
+};
+
+void to_json(nlohmann::json& j, const CellResult& c);
+/// Throws std::runtime_error naming the field on malformed input.
+void from_json(const nlohmann::json& j, CellResult& c);
+
+}  // namespace pvm

@@ -1,0 +1,49 @@
+// The seam between "what to boot" and "how to boot it" (ninja's CommandRunner):
+// QemuLauncher execs QEMU directly, LibvirtLauncher creates a transient libvirt domain,
+// tests use a fake. A launcher only boots and collects; it never classifies.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cell.h"
+
+namespace pvm {
+
+/// What one boot left behind, before classification.
+struct BootOutcome {
+  bool started = false;            ///< false: the launcher could not start the guest (ERROR)
+  std::string start_error;         ///< why it could not start (names the path or URI tried)
+  bool timed_out = false;          ///< the launcher killed the guest at the timeout
+  bool interrupted = false;        ///< killed because the run was interrupted
+  std::optional<int> exit_code;    ///< QEMU's exit status ((code << 1) | 1 for isa-debug-exit)
+  std::optional<int> signal;       ///< signal that killed QEMU (not by us)
+  bool exit_status_known = true;   ///< false through libvirt: the debug-exit status is lost
+  std::string serial;              ///< serial output, bounded (see kSerialLimit); untrusted
+  bool serial_truncated = false;   ///< more output arrived than kept
+  uint64_t serial_bytes = 0;       ///< total bytes the guest wrote
+  std::string stderr_text;         ///< launcher/QEMU diagnostics, bounded
+  uint64_t duration_ms = 0;
+  std::vector<std::string> cmdline;///< argv (or the virsh/XML equivalent) to reproduce
+  std::string host;                ///< where it ran
+};
+
+/// Serial bytes kept per boot: the head is kept, later output is counted and dropped.
+inline constexpr size_t kSerialLimit = 1 << 20;
+
+/// Boots cells. Implementations must be safe to call from several threads at once.
+class Launcher {
+ public:
+  virtual ~Launcher() = default;
+  /// Boots `spec` once and returns what happened. Never throws for guest or host faults.
+  virtual BootOutcome boot(const CellSpec& spec) = 0;
+  /// Kills every guest this launcher has running (SIGINT/SIGTERM path). Async-signal-unsafe;
+  /// called from the main thread after a signal was noted.
+  virtual void kill_all() = 0;
+  /// "qemu" or "libvirt".
+  virtual std::string name() const = 0;
+};
+
+}  // namespace pvm
