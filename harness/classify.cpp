@@ -1,0 +1,205 @@
+// The ordered classification rules of docs/contracts.md. Each rule is one block below, in
+// order; the first that matches decides status, reason and evidence.
+#include "classify.h"
+
+#include <csignal>
+#include <cstring>
+
+#include <fmt/format.h>
+
+namespace pvm {
+
+namespace {
+
+/// QEMU's exit status for a guest exit code written to isa-debug-exit.
+constexpr int debug_exit_status(int code) { return (code << 1) | 1; }
+
+std::string signal_name(int sig) {
+  const char* abbrev = sigabbrev_np(sig);
+  return abbrev ? std::string("SIG") + abbrev : "signal " + std::to_string(sig);
+}
+
+/// Lines [first, last] of the log, cut from the front to about kEvidenceLimit bytes.
+std::string excerpt(const ParsedSerial& s, size_t first, size_t last) {
+  if (s.lines.empty() || first > last) return {};
+  if (last >= s.lines.size()) last = s.lines.size() - 1;
+  std::string out;
+  size_t begin = last + 1;
+  size_t bytes = 0;
+  while (begin > first) {
+    size_t n = s.lines[begin - 1].text.size() + 1;
+    if (bytes + n > kEvidenceLimit && begin <= last) break;
+    bytes += n;
+    --begin;
+  }
+  if (begin > first) out += fmt::format("[... {} earlier lines]\n", begin - first);
+  for (size_t i = begin; i <= last; ++i) {
+    const std::string& t = s.lines[i].text;
+    out += t.size() > kEvidenceLimit ? cap_field(t, kEvidenceLimit) : t;
+    out += '\n';
+  }
+  return out;
+}
+
+/// The last lines of the log (for hangs and exits without done).
+std::string tail(const ParsedSerial& s, size_t max_lines = 40) {
+  if (s.lines.empty()) return "(no serial output)\n";
+  size_t last = s.lines.size() - 1;
+  return excerpt(s, last + 1 > max_lines ? last + 1 - max_lines : 0, last);
+}
+
+/// A record line and the lines before it.
+std::string around(const ParsedSerial& s, size_t line, size_t before = 20) {
+  return excerpt(s, line > before ? line - before : 0, line);
+}
+
+std::string first_line(const std::string& text) {
+  size_t nl = text.find('\n');
+  return cap_field(text.substr(0, nl), 512);
+}
+
+/// The stage a report shows: the first stage that failed, else the last reached.
+std::string reported_stage(const std::vector<Stage>& stages) {
+  for (const auto& st : stages)
+    if (st.status == "fail") return st.name;
+  return stages.empty() ? std::string() : stages.back().name;
+}
+
+/// Line of the n-th well-formed probe record before done.
+std::optional<size_t> probe_line(const ParsedSerial& s, size_t n) {
+  for (const auto& r : s.records) {
+    if (r.kind != RecordKind::Probe || r.after_done) continue;
+    if (n-- == 0) return r.line;
+  }
+  return std::nullopt;
+}
+
+std::string exit_text(const BootOutcome& b) {
+  if (!b.exit_status_known) return "exit status unknown";
+  if (b.exit_code) return fmt::format("exit status {}", *b.exit_code);
+  return "no exit status";
+}
+
+}  // namespace
+
+CellResult classify(const CellSpec& spec, const BootOutcome& boot, const ParsedSerial& serial) {
+  CellResult r;
+  r.spec = spec;
+  r.duration_ms = boot.duration_ms;
+  r.qemu_cmdline = boot.cmdline;
+  r.host = boot.host;
+  if (serial.hello) r.kernel_build = serial.hello->build;
+  if (serial.hv) {
+    r.binding = serial.hv->binding;
+    r.hv_api = serial.hv->api;
+    r.hv_features = serial.hv->features;
+    r.hv_refused = serial.hv->refused;
+  }
+  r.stages = serial.stages;
+  r.probes = serial.probes;
+  r.stage = reported_stage(serial.stages);
+
+  auto decide = [&](Status status, std::string reason, std::string evidence) {
+    r.status = r.outcome = status;
+    r.reason = std::move(reason);
+    r.evidence = std::move(evidence);
+  };
+
+  const bool has_done = serial.done.has_value();
+  if (!boot.started) {
+    // 1. The launcher could not start the guest.
+    decide(Status::Error, "could not start: " + first_line(boot.start_error), cap_field(boot.start_error, kEvidenceLimit));
+  } else if (boot.interrupted) {
+    // 2. We killed it because the run was interrupted.
+    decide(Status::Error, "interrupted", tail(serial));
+  } else if (boot.signal) {
+    // 3. Something else killed QEMU: the host, never the guest's fault.
+    decide(Status::Error, "host killed QEMU with " + signal_name(*boot.signal),
+           tail(serial) + (boot.stderr_text.empty() ? "" : "--- stderr ---\n" + cap_field(boot.stderr_text, 1024)));
+  } else if (serial.crash) {
+    // 4. The guest said it died.
+    const CrashRecord& c = *serial.crash;
+    std::string what = c.panic ? "panic" : "crash";
+    std::string reason = c.panic ? "kernel panic" : "guest crash";
+    if (c.vector) reason += fmt::format(": vector {}", *c.vector);
+    if (!c.eip.empty()) reason += " at eip " + c.eip;
+    if (!c.detail.empty()) reason += (c.vector || !c.eip.empty() ? " (" + c.detail + ")" : ": " + c.detail);
+    if (!r.stage.empty()) reason += " in stage " + r.stage;
+    decide(Status::Crash, cap_field(reason, 512), around(serial, *serial.crash_line));
+  } else if (boot.timed_out && (!has_done || boot.exit_status_known)) {
+    // 5. No progress before the timeout (a done without exit, when the exit is knowable, is a hang too).
+    std::string reason = has_done ? fmt::format("timed out after done ({:.0f} s): the guest did not shut down", spec.timeout_s)
+                                  : fmt::format("timed out after {:.0f} s without done", spec.timeout_s);
+    if (!r.stage.empty()) reason += ", last stage " + r.stage;
+    decide(Status::Hang, reason, tail(serial));
+  } else if (!serial.hello && !has_done && !boot.stderr_text.empty()) {
+    // 6. QEMU itself complained before the guest said anything.
+    decide(Status::Error, "QEMU could not start the guest: " + first_line(boot.stderr_text),
+           cap_field(boot.stderr_text, kEvidenceLimit));
+  } else if (!has_done) {
+    // 7. The guest went away without saying done.
+    std::string reason = "exited without done";
+    if (boot.exit_status_known && boot.exit_code == 0)
+      reason += " (exit status 0: a reset under -no-reboot, i.e. a triple fault)";
+    else
+      reason += " (" + exit_text(boot) + ")";
+    if (!r.stage.empty()) reason += ", last stage " + r.stage;
+    decide(Status::Crash, reason, tail(serial));
+  } else {
+    const DoneRecord& d = *serial.done;
+    int pass = 0, fail = 0, skip = 0;
+    for (const auto& p : serial.probes) (p.status == "pass" ? pass : p.status == "fail" ? fail : skip)++;
+    std::string done_evidence = around(serial, *serial.done_line, 5);
+    int want_exit = debug_exit_status(d.fail == 0 ? 0 : 1);
+    if (d.pass != pass || d.fail != fail || d.skip != skip) {
+      // 8a. done disagrees with the probe records.
+      decide(Status::Crash,
+             fmt::format("done says pass={} fail={} skip={} but the probe records say pass={} fail={} skip={}", d.pass,
+                         d.fail, d.skip, pass, fail, skip),
+             done_evidence);
+    } else if (boot.exit_status_known && boot.exit_code != want_exit) {
+      // 8b. the exit status disagrees with done.
+      decide(Status::Crash,
+             fmt::format("done says fail={} (exit status {} expected) but QEMU exited with {}", d.fail, want_exit,
+                         boot.exit_code ? std::to_string(*boot.exit_code) : std::string("no status")),
+             done_evidence);
+    } else if (serial.after_done > 0) {
+      // 8c. the guest kept talking after done.
+      decide(Status::Crash, fmt::format("{} record(s) after done, first: {}", serial.after_done, serial.first_after_done),
+             excerpt(serial, *serial.done_line, serial.lines.size() - 1));
+    } else if (d.fail > 0) {
+      // 9. A clean boot with failing probes.
+      size_t i = 0;
+      while (serial.probes[i].status != "fail") ++i;
+      const Probe& p = serial.probes[i];
+      std::string reason = "probe " + p.id + " failed";
+      if (!p.detail.empty()) reason += ": " + p.detail;
+      if (p.call) reason += fmt::format(" (call {})", *p.call);
+      if (d.fail > 1) reason += fmt::format(" (+{} more)", d.fail - 1);
+      auto line = probe_line(serial, i);
+      decide(Status::Fail, cap_field(reason, 1024), line ? around(serial, *line, 5) : done_evidence);
+    } else {
+      decide(Status::Pass, fmt::format("done: pass={} fail=0 skip={}", d.pass, d.skip), done_evidence);
+    }
+  }
+
+  if (serial.malformed > 0 && !r.evidence.empty())
+    r.evidence += fmt::format("[harness: {} malformed @pvm line(s) ignored]\n", serial.malformed);
+  if (boot.serial_truncated && !r.evidence.empty())
+    r.evidence += fmt::format("[harness: serial output cut, {} bytes in all]\n", boot.serial_bytes);
+
+  Attempt a;
+  a.status = r.outcome;
+  a.duration_ms = boot.duration_ms;
+  a.exit_code = boot.exit_status_known ? boot.exit_code : std::nullopt;
+  a.signal = boot.signal;
+  a.reason = r.reason;
+  r.attempts.push_back(std::move(a));
+  return r;
+}
+
+CellResult classify(const CellSpec& spec, const BootOutcome& boot) {
+  return classify(spec, boot, parse_serial(boot.serial));
+}
+
+}  // namespace pvm

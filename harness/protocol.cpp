@@ -1,0 +1,199 @@
+// Serial text -> records. Every guest byte is untrusted: malformed records are counted and
+// ignored, strings are capped, nothing here throws on guest input.
+#include "protocol.h"
+
+#include <nlohmann/json.hpp>
+
+namespace pvm {
+
+namespace {
+
+using json = nlohmann::json;
+
+/// A record line longer than this is malformed (bounds the JSON parser's work).
+constexpr size_t kRecordLineLimit = 64 * 1024;
+/// At most this many entries are taken from a guest list or object.
+constexpr size_t kListLimit = 64;
+
+/// The record's string field `key`, capped; nullopt if present but not a string.
+std::optional<std::string> str(const json& j, const char* key, bool required) {
+  auto it = j.find(key);
+  if (it == j.end()) return required ? std::nullopt : std::optional<std::string>(std::string());
+  if (!it->is_string()) return std::nullopt;
+  return cap_field(it->get_ref<const std::string&>());
+}
+
+std::optional<int> count(const json& j, const char* key) {
+  auto it = j.find(key);
+  if (it == j.end() || !it->is_number_integer()) return std::nullopt;
+  int64_t v = it->get<int64_t>();
+  if (v < 0 || v > 1'000'000) return std::nullopt;
+  return static_cast<int>(v);
+}
+
+bool one_of(const std::string& s, std::initializer_list<const char*> values) {
+  for (const char* v : values)
+    if (s == v) return true;
+  return false;
+}
+
+RecordKind kind_of(const std::string& ev) {
+  if (ev == "hello") return RecordKind::Hello;
+  if (ev == "hv") return RecordKind::Hv;
+  if (ev == "stage") return RecordKind::Stage;
+  if (ev == "probe") return RecordKind::Probe;
+  if (ev == "crash") return RecordKind::Crash;
+  if (ev == "panic") return RecordKind::Panic;
+  if (ev == "done") return RecordKind::Done;
+  return RecordKind::Unknown;
+}
+
+}  // namespace
+
+std::string cap_field(std::string_view s, size_t limit) {
+  if (s.size() <= limit) return std::string(s);
+  size_t cut = limit;
+  // Do not end inside a UTF-8 sequence: back up over continuation bytes.
+  while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;
+  return std::string(s.substr(0, cut)) + "...[" + std::to_string(s.size() - cut) + " bytes cut]";
+}
+
+void SerialParser::feed(std::string_view chunk) {
+  size_t start = 0;
+  for (size_t nl = chunk.find('\n'); nl != std::string_view::npos; nl = chunk.find('\n', start)) {
+    pending_.append(chunk.substr(start, nl - start));
+    parse_line(std::move(pending_), false);
+    pending_.clear();
+    start = nl + 1;
+  }
+  pending_.append(chunk.substr(start));
+}
+
+ParsedSerial SerialParser::finish() {
+  if (!pending_.empty()) parse_line(std::move(pending_), true);
+  pending_.clear();
+  return std::move(out_);
+}
+
+void SerialParser::parse_line(std::string line, bool partial) {
+  if (!line.empty() && line.back() == '\r') line.pop_back();
+  size_t index = out_.lines.size();
+  out_.lines.push_back({line, partial});
+  if (line.compare(0, kRecordPrefix.size(), kRecordPrefix) != 0) return;
+
+  std::string_view body = std::string_view(line).substr(kRecordPrefix.size());
+  if (body.size() > kRecordLineLimit) {
+    ++out_.malformed;
+    return;
+  }
+  json j = json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object()) {
+    ++out_.malformed;
+    return;
+  }
+  auto ev = j.find("ev");
+  if (ev == j.end() || !ev->is_string()) {
+    ++out_.malformed;
+    return;
+  }
+  RecordKind kind = kind_of(ev->get<std::string>());
+  bool after_done = out_.done.has_value();
+  auto bad = [&] { ++out_.malformed; };
+
+  // Validate and extract first; only a well-formed record is recorded.
+  switch (kind) {
+    case RecordKind::Hello: {
+      auto kernel = str(j, "kernel", false), build = str(j, "build", false), cmdline = str(j, "cmdline", false);
+      if (!kernel || !build || !cmdline) return bad();
+      if (!out_.hello && !after_done) {
+        HelloRecord h{0, *kernel, *build, *cmdline};
+        if (auto v = count(j, "v")) h.version = *v;
+        out_.hello = std::move(h);
+      }
+      break;
+    }
+    case RecordKind::Hv: {
+      HvRecord h;
+      auto family = str(j, "family", true), name = str(j, "name", false), api = str(j, "api", false),
+           refused = str(j, "refused", false);
+      if (!family || !name || !api || !refused) return bad();
+      h.family = *family, h.name = *name, h.api = *api, h.refused = *refused;
+      if (auto f = j.find("features"); f != j.end()) {
+        if (!f->is_array()) return bad();
+        for (const auto& v : *f) {
+          if (!v.is_string()) return bad();
+          if (h.features.size() < kListLimit) h.features.push_back(cap_field(v.get_ref<const std::string&>(), 64));
+        }
+      }
+      if (auto b = j.find("binding"); b != j.end()) {
+        if (!b->is_object()) return bad();
+        for (const auto& [group, value] : b->items()) {
+          if (!value.is_string()) return bad();
+          if (h.binding.size() < kListLimit) h.binding[cap_field(group, 64)] = cap_field(value.get_ref<const std::string&>(), 64);
+        }
+      }
+      if (!out_.hv && !after_done) out_.hv = std::move(h);
+      break;
+    }
+    case RecordKind::Stage: {
+      auto name = str(j, "name", true), status = str(j, "status", true), detail = str(j, "detail", false);
+      if (!name || !status || !detail || !one_of(*status, {"ok", "fail", "skip"})) return bad();
+      if (!after_done) out_.stages.push_back({*name, *status, *detail});
+      break;
+    }
+    case RecordKind::Probe: {
+      auto id = str(j, "id", true), status = str(j, "status", true), detail = str(j, "detail", false);
+      if (!id || !status || !detail || !one_of(*status, {"pass", "fail", "skip"})) return bad();
+      Probe p{*id, *status, *detail, std::nullopt};
+      if (auto c = j.find("call"); c != j.end() && !c->is_null()) {
+        auto call = count(j, "call");
+        if (!call) return bad();
+        p.call = *call;
+      }
+      if (!after_done) out_.probes.push_back(std::move(p));
+      break;
+    }
+    case RecordKind::Crash:
+    case RecordKind::Panic: {
+      CrashRecord c;
+      c.panic = kind == RecordKind::Panic;
+      auto eip = str(j, "eip", false), error = str(j, "error", false), cr2 = str(j, "cr2", false),
+           detail = str(j, "detail", false);
+      if (!eip || !error || !cr2 || !detail) return bad();
+      c.eip = *eip, c.error = *error, c.cr2 = *cr2, c.detail = *detail;
+      c.vector = count(j, "vector");
+      if (!out_.crash) {
+        out_.crash = std::move(c);
+        out_.crash_line = index;
+      }
+      break;
+    }
+    case RecordKind::Done: {
+      auto pass = count(j, "pass"), fail = count(j, "fail"), skip = count(j, "skip");
+      if (!pass || !fail || !skip) return bad();
+      if (!out_.done) {
+        out_.done = DoneRecord{*pass, *fail, *skip};
+        out_.done_line = index;
+        out_.records.push_back({kind, index, false});
+        return;
+      }
+      break;
+    }
+    case RecordKind::Unknown:
+      ++out_.unknown;
+      break;
+  }
+  out_.records.push_back({kind, index, after_done});
+  if (after_done) {
+    if (out_.after_done == 0) out_.first_after_done = cap_field(line, 256);
+    ++out_.after_done;
+  }
+}
+
+ParsedSerial parse_serial(std::string_view text) {
+  SerialParser p;
+  p.feed(text);
+  return p.finish();
+}
+
+}  // namespace pvm

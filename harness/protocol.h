@@ -1,0 +1,105 @@
+// The guest -> harness serial protocol (DESIGN §4, docs/contracts.md "Serial protocol"):
+// a pure parser of serial text into typed records. No I/O; the text is untrusted.
+#pragma once
+
+#include <cstddef>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "cell.h"
+
+namespace pvm {
+
+/// Prefix of a record line.
+inline constexpr std::string_view kRecordPrefix = "@pvm ";
+/// Guest strings longer than this are cut (and marked) when parsed.
+inline constexpr size_t kFieldLimit = 4096;
+
+/// Kinds of records the harness understands; anything else is Unknown (kept, ignored).
+enum class RecordKind { Hello, Hv, Stage, Probe, Crash, Panic, Done, Unknown };
+
+/// One line of serial output, CR/LF stripped.
+struct SerialLine {
+  std::string text;
+  bool partial = false;  ///< the output ended before this line's newline
+};
+
+/// Where a record came from and what it was.
+struct RecordRef {
+  RecordKind kind = RecordKind::Unknown;
+  size_t line = 0;          ///< index into ParsedSerial::lines
+  bool after_done = false;  ///< appeared after the first `done` record
+};
+
+/// The `hello` record.
+struct HelloRecord {
+  int version = 0;          ///< "v"
+  std::string kernel;       ///< release the guest says it is
+  std::string build;
+  std::string cmdline;
+};
+
+/// The `hv` record: what the kernel found and how it bound.
+struct HvRecord {
+  std::string family;       ///< "rom" | "none"
+  std::string name;         ///< "rom-1.12" (when accepted)
+  std::string api;          ///< "3.2"
+  std::vector<std::string> features;
+  std::map<std::string, std::string> binding;  ///< op group -> "rom" | "native"
+  std::string refused;      ///< why the ROM was refused ("" if accepted)
+};
+
+/// A `crash` or `panic` record.
+struct CrashRecord {
+  bool panic = false;
+  std::optional<int> vector;
+  std::string eip, error, cr2, detail;
+};
+
+/// The `done` record.
+struct DoneRecord {
+  int pass = 0, fail = 0, skip = 0;
+};
+
+/// Everything parsed from one boot's serial output.
+struct ParsedSerial {
+  std::vector<SerialLine> lines;
+  std::vector<RecordRef> records;    ///< every well-formed record, in order
+  std::optional<HelloRecord> hello;  ///< the first hello
+  std::optional<HvRecord> hv;        ///< the first hv record
+  std::vector<Stage> stages;         ///< stage records before done, in order
+  std::vector<Probe> probes;         ///< probe records before done, in order
+  std::optional<CrashRecord> crash;  ///< the first crash or panic record (anywhere)
+  std::optional<size_t> crash_line;  ///< its line
+  std::optional<DoneRecord> done;    ///< the first done record
+  std::optional<size_t> done_line;   ///< its line
+  size_t malformed = 0;              ///< `@pvm ` lines that are not valid records (kept, ignored)
+  size_t unknown = 0;                ///< well-formed records with an `ev` we do not know
+  size_t after_done = 0;             ///< records (of any kind) after the first done
+  std::string first_after_done;      ///< the first such line (capped), for the reason
+};
+
+/// Incremental parser: feed chunks as they arrive (lines may straddle chunks), then finish.
+class SerialParser {
+ public:
+  /// Consumes `chunk`; complete lines are parsed at once.
+  void feed(std::string_view chunk);
+  /// Parses a trailing partial line, if any, and returns the result. Call once.
+  ParsedSerial finish();
+
+ private:
+  void parse_line(std::string line, bool partial);
+  ParsedSerial out_;
+  std::string pending_;
+};
+
+/// Parses a whole serial log (feed + finish).
+ParsedSerial parse_serial(std::string_view text);
+
+/// Caps untrusted guest text at `limit` bytes (marking the cut) without splitting UTF-8.
+std::string cap_field(std::string_view s, size_t limit = kFieldLimit);
+
+}  // namespace pvm

@@ -1,0 +1,64 @@
+// boot -> parse -> classify -> log: the one code path every cell takes.
+#include "run_cell.h"
+
+#include <filesystem>
+#include <fstream>
+
+#include "classify.h"
+
+namespace pvm {
+
+namespace {
+
+/// Writes the serial log; returns "" or why it could not.
+std::string write_log(const std::string& path, const BootOutcome& boot) {
+  std::error_code ec;
+  auto parent = std::filesystem::path(path).parent_path();
+  if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  if (!out) return "cannot write " + path;
+  out << boot.serial;
+  if (boot.serial_truncated)
+    out << "\n[pvmatrix: serial output cut at " << boot.serial.size() << " of " << boot.serial_bytes << " bytes]\n";
+  if (!boot.stderr_text.empty()) out << "\n[pvmatrix: QEMU stderr]\n" << boot.stderr_text;
+  out.close();
+  return out ? std::string() : "cannot write " + path;
+}
+
+}  // namespace
+
+std::string shell_quote(const std::vector<std::string>& argv) {
+  std::string out;
+  for (const auto& arg : argv) {
+    if (!out.empty()) out += ' ';
+    bool plain = !arg.empty();
+    for (char c : arg)
+      if (!(isalnum(static_cast<unsigned char>(c)) || std::string_view("-_./=:,+@%").find(c) != std::string_view::npos))
+        plain = false;
+    if (plain) {
+      out += arg;
+      continue;
+    }
+    out += '\'';
+    for (char c : arg) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    out += '\'';
+  }
+  return out;
+}
+
+CellResult run_cell(Launcher& launcher, const CellSpec& spec, const RunCellOptions& options) {
+  BootOutcome boot = launcher.boot(spec);
+  CellResult result = classify(spec, boot);
+  result.backend = launcher.name();
+  if (!options.log_file.empty() && boot.started) {
+    std::string err = write_log(options.log_file, boot);
+    result.log_path = options.log_field.empty() ? options.log_file : options.log_field;
+    if (!err.empty()) {
+      result.log_path.clear();
+      result.evidence += "[harness: " + err + "]\n";
+    }
+  }
+  return result;
+}
+
+}  // namespace pvm
