@@ -5,8 +5,8 @@
 The plugin is thin (STYLE.md "pytest plugins"); every decision is the C++ core's:
 
     collect   `pvmatrix list MATRIX --json`                      -> one CellItem per cell
-    run       `pvmatrix cell --matrix MATRIX --id ID --json ...` -> the DESIGN §6 cell object,
-              with the matrix's timeout, retries and known issues applied by the core
+    run       `pvmatrix cell --matrix MATRIX --id ID --out DIR --json` -> the DESIGN §6 cell
+              object, with the matrix's timeout, retries and known issues applied by the core
     report    `pvmatrix run MATRIX --from-cells CELLS.jsonl --out DIR`
               -> report.json / report.html / junit.xml / summary.md, as `pvmatrix run` writes them
 
@@ -144,10 +144,9 @@ class MatrixDriver:
         return cells
 
     def run_cell(self, cell_id: str) -> Dict[str, Any]:
-        log = self.out / "logs" / (_safe_name(cell_id) + ".log")
-        proc = self.core("cell", "--matrix", str(self.matrix), "--id", cell_id, "--json",
-                         "--backend", self.backend, "--log", str(log),
-                         "--log-field", str(log.relative_to(self.out)))
+        # --out: the serial log lands where `pvmatrix run --out` puts it, named the same way.
+        proc = self.core("cell", "--matrix", str(self.matrix), "--id", cell_id, "--out", str(self.out),
+                         "--backend", self.backend, "--json")
         cell = _parse_json(proc)
         if not isinstance(cell, dict) or cell.get("id") != cell_id or "status" not in cell:
             raise CoreError(f"`{shlex.join(proc.args)}` printed no cell object for {cell_id}")
@@ -309,11 +308,6 @@ def _parse_json(proc: subprocess.CompletedProcess) -> Any:
     except ValueError:
         err = proc.stderr.strip() or "(no output on stderr)"
         raise CoreError(f"`{shlex.join(proc.args)}` exited {proc.returncode} without JSON:\n{err}") from None
-
-
-def _safe_name(cell_id: str) -> str:
-    """A file name for a cell id (`/` is not allowed in one)."""
-    return cell_id.replace("/", ",")
 
 
 def _stop(proc: subprocess.Popen) -> None:
