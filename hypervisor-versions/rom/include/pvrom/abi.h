@@ -51,7 +51,7 @@ struct RomHeader {
   uint32_t call_table_offset;  ///< CallEntry[call_count]: what get_reloc answers, for static readers
   uint32_t call_count;
   uint32_t calling_convention; ///< CallingConvention of every ROM call (not init/get_reloc)
-  char version_name[20];       ///< NUL-padded, e.g. "rom-1.12"
+  char version_name[24];       ///< NUL-padded, e.g. "rom-1.12" (24: the fields above take 40 bytes)
 };
 static_assert(sizeof(RomHeader) == 64, "RomHeader is 64 bytes");
 
