@@ -1,0 +1,149 @@
+// The serial protocol parser: records, free text, partial lines, CRLF, malformed and forged
+// lines, field caps, records after done.
+#include "protocol.h"
+
+#include <gtest/gtest.h>
+
+namespace pvm {
+namespace {
+
+TEST(Protocol, ParsesEveryRecordKind) {
+  ParsedSerial p = parse_serial(
+      "console text\n"
+      "@pvm {\"v\":1,\"ev\":\"hello\",\"kernel\":\"2.6.25\",\"build\":\"b1\",\"cmdline\":\"pv.native=timer\"}\n"
+      "@pvm {\"ev\":\"hv\",\"family\":\"rom\",\"name\":\"rom-1.12\",\"api\":\"3.2\",\"features\":[\"timer\",\"mmu\"],"
+      "\"binding\":{\"cpu\":\"rom\",\"timer\":\"native\"}}\n"
+      "@pvm {\"ev\":\"stage\",\"name\":\"timer\",\"status\":\"fail\",\"detail\":\"d\"}\n"
+      "@pvm {\"ev\":\"probe\",\"id\":\"time.oneshot\",\"status\":\"fail\",\"detail\":\"x\",\"call\":68}\n"
+      "@pvm {\"ev\":\"done\",\"pass\":0,\"fail\":1,\"skip\":0}\n");
+  ASSERT_TRUE(p.hello);
+  EXPECT_EQ(p.hello->version, 1);
+  EXPECT_EQ(p.hello->kernel, "2.6.25");
+  EXPECT_EQ(p.hello->cmdline, "pv.native=timer");
+  ASSERT_TRUE(p.hv);
+  EXPECT_EQ(p.hv->api, "3.2");
+  EXPECT_EQ(p.hv->features, (std::vector<std::string>{"timer", "mmu"}));
+  EXPECT_EQ(p.hv->binding.at("cpu"), "rom");
+  EXPECT_EQ(p.hv->binding.at("timer"), "native");
+  ASSERT_EQ(p.stages.size(), 1u);
+  EXPECT_EQ(p.stages[0].detail, "d");
+  ASSERT_EQ(p.probes.size(), 1u);
+  EXPECT_EQ(p.probes[0].call, 68);
+  ASSERT_TRUE(p.done);
+  EXPECT_EQ(p.done->fail, 1);
+  EXPECT_EQ(*p.done_line, 5u);
+  EXPECT_EQ(p.lines.size(), 6u);
+  EXPECT_EQ(p.malformed, 0u);
+  EXPECT_EQ(p.records.size(), 5u);
+}
+
+TEST(Protocol, CrashAndPanic) {
+  ParsedSerial p = parse_serial(
+      "@pvm {\"ev\":\"crash\",\"vector\":14,\"eip\":\"0x1\",\"error\":\"0x2\",\"cr2\":\"0x0\",\"detail\":\"page fault\"}\n"
+      "@pvm {\"ev\":\"panic\",\"detail\":\"second\"}\n");
+  ASSERT_TRUE(p.crash);
+  EXPECT_FALSE(p.crash->panic);
+  EXPECT_EQ(p.crash->vector, 14);
+  EXPECT_EQ(*p.crash_line, 0u);
+  EXPECT_TRUE(parse_serial("@pvm {\"ev\":\"panic\",\"detail\":\"oops\"}").crash->panic);
+}
+
+TEST(Protocol, LinesStraddleChunksAndCrlfIsStripped) {
+  SerialParser parser;
+  std::string text = "@pvm {\"ev\":\"stage\",\"name\":\"boot\",\"status\":\"ok\"}\r\nfree\r\n@pvm {\"ev\":\"done\",";
+  for (char c : text) parser.feed(std::string_view(&c, 1));
+  parser.feed("\"pass\":0,\"fail\":0,\"skip\":0}\n");
+  ParsedSerial p = parser.finish();
+  ASSERT_EQ(p.lines.size(), 3u);
+  EXPECT_EQ(p.lines[1].text, "free");
+  ASSERT_EQ(p.stages.size(), 1u);
+  EXPECT_TRUE(p.done);
+}
+
+TEST(Protocol, TrailingPartialLineIsParsedAndMarked) {
+  ParsedSerial p = parse_serial("a\n@pvm {\"ev\":\"stage\",\"name\":\"boot\",\"status\":\"ok\"}");
+  ASSERT_EQ(p.lines.size(), 2u);
+  EXPECT_TRUE(p.lines[1].partial);
+  EXPECT_EQ(p.stages.size(), 1u);
+  // Cut mid-record (QEMU killed): malformed, not a crash of the parser.
+  EXPECT_EQ(parse_serial("@pvm {\"ev\":\"sta").malformed, 1u);
+}
+
+TEST(Protocol, MalformedRecordsAreCountedAndIgnored) {
+  ParsedSerial p = parse_serial(
+      "@pvm not json\n"
+      "@pvm [1,2]\n"
+      "@pvm {\"kernel\":\"x\"}\n"
+      "@pvm {\"ev\":7}\n"
+      "@pvm {\"ev\":\"probe\",\"id\":7,\"status\":\"pass\"}\n"
+      "@pvm {\"ev\":\"probe\",\"id\":\"a\",\"status\":\"great\"}\n"
+      "@pvm {\"ev\":\"probe\",\"id\":\"a\",\"status\":\"pass\",\"call\":\"68\"}\n"
+      "@pvm {\"ev\":\"stage\",\"name\":\"x\"}\n"
+      "@pvm {\"ev\":\"done\",\"pass\":-1,\"fail\":0,\"skip\":0}\n"
+      "@pvm {\"ev\":\"done\",\"pass\":1}\n"
+      "@pvm {\"ev\":\"hv\",\"family\":\"rom\",\"binding\":[]}\n"
+      "@pvm {\"ev\":\"hello\",\"kernel\":1}\n");
+  EXPECT_EQ(p.malformed, 12u);
+  EXPECT_EQ(p.lines.size(), 12u);
+  EXPECT_TRUE(p.records.empty());
+  EXPECT_TRUE(p.probes.empty());
+  EXPECT_FALSE(p.done);
+  EXPECT_FALSE(p.hv);
+  EXPECT_FALSE(p.hello);
+}
+
+TEST(Protocol, OnlyLinesStartingWithThePrefixAreRecords) {
+  ParsedSerial p = parse_serial(
+      "text @pvm {\"ev\":\"done\",\"pass\":0,\"fail\":0,\"skip\":0}\n"
+      " @pvm {\"ev\":\"done\",\"pass\":0,\"fail\":0,\"skip\":0}\n"
+      "@pvm{\"ev\":\"done\",\"pass\":0,\"fail\":0,\"skip\":0}\n");
+  EXPECT_FALSE(p.done);
+  EXPECT_EQ(p.malformed, 0u);
+}
+
+TEST(Protocol, UnknownEventsAreKeptAndCounted) {
+  ParsedSerial p = parse_serial("@pvm {\"ev\":\"future\",\"x\":1}\n");
+  EXPECT_EQ(p.unknown, 1u);
+  EXPECT_EQ(p.malformed, 0u);
+}
+
+TEST(Protocol, GuestStringsAreCapped) {
+  std::string big(10000, 'x');
+  ParsedSerial p = parse_serial("@pvm {\"ev\":\"probe\",\"id\":\"a\",\"status\":\"pass\",\"detail\":\"" + big + "\"}\n");
+  ASSERT_EQ(p.probes.size(), 1u);
+  EXPECT_LT(p.probes[0].detail.size(), kFieldLimit + 64);
+  EXPECT_NE(p.probes[0].detail.find("bytes cut"), std::string::npos);
+}
+
+TEST(Protocol, CapDoesNotSplitUtf8) {
+  std::string s = std::string(kFieldLimit - 1, 'a') + "\xc3\xa9" + "tail";
+  std::string capped = cap_field(s);
+  EXPECT_EQ(capped.substr(0, kFieldLimit - 1), std::string(kFieldLimit - 1, 'a'));
+  EXPECT_EQ(capped[kFieldLimit - 1], '.');
+}
+
+TEST(Protocol, HugeRecordLineIsMalformed) {
+  std::string line = "@pvm {\"ev\":\"stage\",\"name\":\"" + std::string(100000, '[') + "\"}\n";
+  EXPECT_EQ(parse_serial(line).malformed, 1u);
+}
+
+TEST(Protocol, RecordsAfterDoneAreNotedNotUsed) {
+  ParsedSerial p = parse_serial(
+      "@pvm {\"ev\":\"done\",\"pass\":0,\"fail\":0,\"skip\":0}\n"
+      "@pvm {\"ev\":\"probe\",\"id\":\"late\",\"status\":\"fail\"}\n"
+      "@pvm {\"ev\":\"done\",\"pass\":9,\"fail\":9,\"skip\":9}\n");
+  EXPECT_EQ(p.after_done, 2u);
+  EXPECT_TRUE(p.probes.empty());
+  EXPECT_EQ(p.done->pass, 0);
+  EXPECT_NE(p.first_after_done.find("late"), std::string::npos);
+}
+
+TEST(Protocol, FirstHelloAndHvWin) {
+  ParsedSerial p = parse_serial(
+      "@pvm {\"ev\":\"hv\",\"family\":\"rom\",\"api\":\"3.2\"}\n"
+      "@pvm {\"ev\":\"hv\",\"family\":\"forged\",\"api\":\"9.9\"}\n");
+  EXPECT_EQ(p.hv->api, "3.2");
+}
+
+}  // namespace
+}  // namespace pvm
