@@ -461,6 +461,11 @@
         ' → now: ' + (vd.head_status ? str(vd.head_status) : 'absent')));
     }
     panel.appendChild(line);
+    if (vd && vd.line) panel.appendChild(h('p', { class: 'mono', id: 'details-verdict-line', text: str(vd.line) }));
+    if (vd && Array.isArray(vd.binding_changes) && vd.binding_changes.length)
+      panel.appendChild(h('p', { text: 'binding changed since the baseline: ' + vd.binding_changes.map(str).join(', ') }));
+    if (vd && vd.needs_rerun) panel.appendChild(h('p', { class: 'muted', text: 'FLAKY on one side: the gate re-runs this cell before believing the verdict' +
+      (vd.rerun ? ' (re-run: ' + str(vd.rerun) + ')' : '') }));
     if (c.reason) panel.appendChild(h('p', { class: 'reason', id: 'details-reason', text: str(c.reason) }));
     if (c.gone) return;
 
@@ -545,7 +550,8 @@
     } else panel.appendChild(h('p', { class: 'muted', text: 'no command line recorded' }));
 
     panel.appendChild(h('h3', { text: 'Workarounds' }));
-    var wl = Array.isArray(c.workarounds) ? c.workarounds : [];
+    var wl = Array.isArray(c.workarounds) && c.workarounds.length ? c.workarounds :
+      (vd && Array.isArray(vd.workarounds) ? vd.workarounds : []);
     if (wl.length) {
       var wt = h('table', { id: 'workaround-table' }, h('tr', null, [h('th', { text: 'kernel command line mask' }), h('th', { text: 'result' })]));
       wl.forEach(function (w) {
