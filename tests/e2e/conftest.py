@@ -1,0 +1,89 @@
+"""Shared fixtures for the end-to-end tests: the built CLI and a way to boot one cell.
+
+Build dir: $PVMATRIX_BUILD (default <repo>/build): the CLI is <build>/pvmatrix, the guest
+images <build>/images (kernels, ROMs, bad ROMs, test guests from tests/fixtures/).
+"""
+import json
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+BUILD = Path(os.environ.get("PVMATRIX_BUILD", REPO / "build"))
+
+
+def read_commented_json(path):
+    """JSON with whole-line `//` comments, as the harness accepts (docs/contracts.md)."""
+    text = Path(path).read_text()
+    return json.loads(re.sub(r"^\s*//.*$", "", text, flags=re.M))
+
+
+class CellRun:
+    """What one `pvmatrix cell` invocation left behind."""
+
+    def __init__(self, args, proc):
+        self.args = args
+        self.rc = proc.returncode
+        self.stdout = proc.stdout
+        self.stderr = proc.stderr
+        self.cell = None
+        if "--json" in args and proc.stdout.strip():
+            self.cell = json.loads(proc.stdout)
+
+    def __repr__(self):
+        return f"<pvmatrix {' '.join(self.args)} rc={self.rc}\nstdout:\n{self.stdout}\nstderr:\n{self.stderr}>"
+
+
+@pytest.fixture(scope="session")
+def build_dir():
+    return BUILD
+
+
+@pytest.fixture(scope="session")
+def images(build_dir):
+    return build_dir / "images"
+
+
+@pytest.fixture(scope="session")
+def pvmatrix(build_dir):
+    cli = build_dir / "pvmatrix"
+    if not os.access(cli, os.X_OK):
+        pytest.fail(f"{cli} is missing: build first (cmake -S . -B build && cmake --build build)")
+    return cli
+
+
+@pytest.fixture(scope="session")
+def cell(pvmatrix, images):
+    """cell(*args) runs `pvmatrix cell ARGS` against the build's images and returns a CellRun."""
+
+    def run(*args, timeout=120):
+        args = ["cell", "--images", str(images), *map(str, args)]
+        proc = subprocess.run([str(pvmatrix), *args], capture_output=True, text=True, timeout=timeout,
+                              stdin=subprocess.DEVNULL)
+        return CellRun(args, proc)
+
+    return run
+
+
+@pytest.fixture(scope="session")
+def dummy_rom(tmp_path_factory):
+    """A file to hand test guests as their ROM (they never read it), so they need no built ROM."""
+    path = tmp_path_factory.mktemp("rom") / "dummy.rom"
+    path.write_bytes(b"\0" * 512)
+    return path
+
+
+@pytest.fixture(scope="session")
+def fixture_guest(images):
+    """fixture_guest(name) -> the kernel name of test guest build/images/fixture-<name>.elf."""
+
+    def get(name):
+        image = images / f"fixture-{name}.elf"
+        if not image.exists():
+            pytest.fail(f"{image} is missing: tests/fixtures/ builds it with the guest_images target")
+        return f"fixture-{name}"
+
+    return get

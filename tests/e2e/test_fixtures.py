@@ -1,0 +1,64 @@
+"""The misbehaving-guest corpus (tests/fixtures/): tiny multiboot guests that each end one way
+the classification rules of docs/contracts.md name, booted through `pvmatrix cell`."""
+import pytest
+
+# name -> (status, a phrase the reason must hold)
+CORPUS = {
+    "pass": ("PASS", "done: pass=2"),
+    "fail": ("FAIL", "probe time.oneshot failed"),
+    "crash": ("CRASH", "vector 14"),
+    "triple-fault": ("CRASH", "triple fault"),
+    "spin": ("HANG", "without done"),
+    "malformed": ("PASS", "done: pass=2"),
+    "exit-mismatch": ("CRASH", "QEMU exited with 3"),
+    "count-mismatch": ("CRASH", "probe records say pass=2"),
+    "after-done": ("CRASH", "after done"),
+    "no-done": ("CRASH", "exited without done"),
+}
+
+
+@pytest.mark.parametrize("name", CORPUS)
+def test_guest_is_classified(cell, fixture_guest, dummy_rom, name):
+    status, phrase = CORPUS[name]
+    timeout = 3 if name == "spin" else 30
+    run = cell("--kernel", fixture_guest(name), "--hv", "rom-1.13", "--rom", dummy_rom, "--timeout", timeout, "--json")
+    c = run.cell
+    assert c["status"] == status, f"{c['reason']}\n{c['evidence']}"
+    assert phrase in c["reason"], c["reason"]
+    assert run.rc == (0 if status == "PASS" else 1)
+    assert c["attempts"][0]["status"] == status
+
+
+def test_malformed_and_forged_records_are_ignored_and_capped(cell, fixture_guest, dummy_rom):
+    c = cell("--kernel", fixture_guest("malformed"), "--hv", "rom-1.13", "--rom", dummy_rom, "--json").cell
+    assert len(c["probes"]) == 2  # the forged mid-line done and the bad probes do not count
+    assert len(c["probes"][0]["detail"]) < 4096 + 64
+    assert "5 malformed" in c["evidence"]
+
+
+def test_the_failing_guest_names_stage_probe_and_call(cell, fixture_guest, dummy_rom):
+    c = cell("--kernel", fixture_guest("fail"), "--hv", "rom-1.13", "--rom", dummy_rom, "--json").cell
+    assert c["stage"] == "timer"
+    probe = next(p for p in c["probes"] if p["status"] == "fail")
+    assert (probe["id"], probe["call"]) == ("time.oneshot", 68)
+
+
+def test_a_hang_is_killed_at_the_timeout(cell, fixture_guest, dummy_rom):
+    c = cell("--kernel", fixture_guest("spin"), "--hv", "rom-1.13", "--rom", dummy_rom, "--timeout", 1, "--json").cell
+    assert c["status"] == "HANG"
+    assert 900 <= c["duration_ms"] < 5000
+    assert c["stage"] == "timer"
+
+
+def test_the_pc_platform_boots_too(cell, fixture_guest, dummy_rom):
+    c = cell("--kernel", fixture_guest("pass"), "--hv", "rom-1.0", "--rom", dummy_rom, "--json").cell
+    assert c["status"] == "PASS", c["reason"]
+    assert "pc" in c["qemu_cmdline"]
+
+
+def test_a_missing_rom_image_is_an_error_naming_it(cell, fixture_guest, tmp_path):
+    missing = tmp_path / "nope.rom"
+    run = cell("--kernel", fixture_guest("pass"), "--hv", "rom-1.13", "--rom", missing, "--json")
+    assert run.rc == 2
+    assert run.cell["status"] == "ERROR"
+    assert str(missing) in run.cell["reason"]
