@@ -1,0 +1,505 @@
+#include "libvirt_launcher.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include <fmt/format.h>
+#include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
+#include <nlohmann/json.hpp>
+
+#include "libvirt_xml.h"
+
+namespace pvm {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+/// libvirt's default error handler prints to stderr; errors are reported through results.
+void quiet_error(void*, virErrorPtr) {}
+
+/// Lifecycle events need a running event loop; one for the process, started once, before
+/// the first connection is opened (libvirt requires that order).
+void ensure_event_loop() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    virSetErrorFunc(nullptr, quiet_error);
+    if (virEventRegisterDefaultImpl() < 0) return;  // then stops are found by polling
+    std::thread([] {
+      for (;;) virEventRunDefaultImpl();
+    }).detach();
+  });
+}
+
+std::string last_error() {
+  const char* m = virGetLastErrorMessage();
+  return m ? m : "unknown libvirt error";
+}
+
+std::string default_work_dir() {
+  if (const char* d = std::getenv("PVMATRIX_LIBVIRT_DIR"); d && *d) return d;
+  return "/tmp/pvmatrix-libvirt";
+}
+
+/// The `ev` of a `@pvm` record line, "" for other lines.
+std::string record_event(std::string_view line) {
+  if (!line.starts_with("@pvm ")) return "";
+  auto j = nlohmann::json::parse(line.substr(5), nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object() || !j.contains("ev") || !j["ev"].is_string()) return "";
+  return j["ev"].get<std::string>();
+}
+
+/// Reads what the serial file gained since the last call; keeps the head, counts the rest,
+/// and notes when a record arrived after which nothing can change the classification:
+/// `done` (exit status unknowable here), `crash` or `panic` (CRASH whatever follows).
+class SerialTail {
+ public:
+  explicit SerialTail(std::string path) : path_(std::move(path)) {}
+  ~SerialTail() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  /// Returns true when bytes arrived.
+  bool poll(BootOutcome& out) {
+    if (fd_ < 0) {
+      fd_ = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+      if (fd_ < 0) return false;
+    }
+    bool grew = false;
+    char buf[65536];
+    for (;;) {
+      ssize_t n = ::read(fd_, buf, sizeof buf);
+      if (n <= 0) break;
+      grew = true;
+      out.serial_bytes += static_cast<uint64_t>(n);
+      size_t room = kSerialLimit > out.serial.size() ? kSerialLimit - out.serial.size() : 0;
+      out.serial.append(buf, std::min(room, static_cast<size_t>(n)));
+      if (static_cast<size_t>(n) > room) out.serial_truncated = true;
+      for (ssize_t i = 0; i < n; ++i) {
+        if (buf[i] != '\n') {
+          if (line_.size() < 8192) line_ += buf[i];
+          continue;
+        }
+        if (!line_.empty() && line_.back() == '\r') line_.pop_back();
+        const std::string ev = record_event(line_);
+        if (ev == "done" || ev == "crash" || ev == "panic") final_ = true;
+        line_.clear();
+      }
+    }
+    return grew;
+  }
+  bool opened() const { return fd_ >= 0; }
+  bool final_record() const { return final_; }
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+  std::string line_;
+  bool final_ = false;
+};
+
+/// One domain this launcher runs: what the event callback and kill_all tell boot().
+struct Run {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool stopped = false;      ///< libvirt says the domain stopped
+  bool interrupted = false;  ///< kill_all() destroyed it
+};
+
+}  // namespace
+
+struct LibvirtLauncher::Impl {
+  std::string uri;
+  std::mutex mu;
+  virConnectPtr conn = nullptr;
+  int callback_id = -1;
+  bool killed = false;
+  std::map<std::string, std::shared_ptr<Run>> runs;  ///< by domain name
+  std::atomic<unsigned> counter{0};
+
+  // A boot returns as soon as it has its answer; the domain is retired by a thread of its
+  // own. A guest that shut itself down is left to libvirt (destroying a domain whose QEMU
+  // already exited waits for the reap, seconds here, and holds up other domains' creation
+  // on that daemon meanwhile); a live one is destroyed.
+  std::mutex retire_mu;
+  std::condition_variable retire_cv;
+  size_t retiring = 0;  ///< domains still being retired
+
+  /// Retires `dom`: waits until it stops by itself or until `destroy_at`, then destroys it
+  /// if it still runs. Takes over `dom` and the registration of `name`.
+  void retire(virDomainPtr dom, std::string name, std::shared_ptr<Run> run, Clock::time_point destroy_at) {
+    {
+      std::lock_guard lock(retire_mu);
+      ++retiring;
+    }
+    std::thread([this, dom, name = std::move(name), run = std::move(run), destroy_at] {
+      bool stopped;
+      {
+        std::unique_lock lock(run->mu);
+        run->cv.wait_until(lock, destroy_at, [&] { return run->stopped || run->interrupted; });
+        stopped = run->stopped;
+      }
+      if (!stopped) virDomainDestroy(dom);  // also when the event was lost: harmless
+      virDomainFree(dom);
+      {
+        std::lock_guard lock(mu);
+        runs.erase(name);
+      }
+      std::lock_guard lock(retire_mu);
+      --retiring;
+      retire_cv.notify_all();
+    }).detach();
+  }
+
+  /// Waits until every retired domain is gone.
+  void wait_retired() {
+    std::unique_lock lock(retire_mu);
+    retire_cv.wait(lock, [&] { return retiring == 0; });
+  }
+
+  static int on_lifecycle(virConnectPtr, virDomainPtr dom, int event, int, void* opaque) {
+    auto* self = static_cast<Impl*>(opaque);
+    const char* name = virDomainGetName(dom);
+    if (!name) return 0;
+    std::shared_ptr<Run> run;
+    {
+      std::lock_guard lock(self->mu);
+      auto it = self->runs.find(name);
+      if (it == self->runs.end()) return 0;
+      run = it->second;
+    }
+    std::lock_guard lock(run->mu);
+    if (event == VIR_DOMAIN_EVENT_STOPPED) {
+      run->stopped = true;
+    }
+    run->cv.notify_all();
+    return 0;
+  }
+
+  /// A referenced connection (the caller virConnectClose()s it), reopened if it died.
+  virConnectPtr connection(std::string* err) {
+    std::lock_guard lock(mu);
+    if (conn && virConnectIsAlive(conn) != 1) {
+      if (callback_id >= 0) virConnectDomainEventDeregisterAny(conn, callback_id);
+      callback_id = -1;
+      virConnectClose(conn);
+      conn = nullptr;
+    }
+    if (!conn) {
+      ensure_event_loop();
+      conn = virConnectOpen(uri.c_str());
+      if (!conn) {
+        *err = fmt::format("cannot connect to libvirt at {}: {}", uri, last_error());
+        return nullptr;
+      }
+      // Keepalive notices a dead daemon; AUTODESTROY domains die with the connection.
+      virConnectSetKeepAlive(conn, 5, 3);
+      callback_id = virConnectDomainEventRegisterAny(
+          conn, nullptr, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+          VIR_DOMAIN_EVENT_CALLBACK(&Impl::on_lifecycle), this, nullptr);
+    }
+    virConnectRef(conn);
+    return conn;
+  }
+
+  ~Impl() {
+    wait_retired();
+    if (conn) {
+      if (callback_id >= 0) virConnectDomainEventDeregisterAny(conn, callback_id);
+      virConnectClose(conn);
+    }
+  }
+};
+
+LibvirtLauncher::LibvirtLauncher(LibvirtLauncherOptions options)
+    : options_(std::move(options)), impl_(std::make_unique<Impl>()) {
+  if (options_.work_dir.empty()) options_.work_dir = default_work_dir();
+  impl_->uri = options_.uri;
+}
+
+LibvirtLauncher::~LibvirtLauncher() { kill_all(); }
+
+unsigned LibvirtLauncher::host_cpus() {
+  std::string err;
+  virConnectPtr conn = impl_->connection(&err);
+  if (!conn) return 0;
+  virNodeInfo info{};
+  unsigned cpus = virNodeGetInfo(conn, &info) == 0 ? info.cpus : 0;
+  virConnectClose(conn);
+  return cpus;
+}
+
+BootOutcome LibvirtLauncher::boot(const CellSpec& spec) {
+  BootOutcome out;
+  out.host = options_.uri;
+  out.exit_status_known = false;  // isa-debug-exit's status does not survive libvirt
+  const auto t0 = Clock::now();
+  auto finish = [&]() -> BootOutcome {
+    out.duration_ms = static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0).count());
+    return std::move(out);
+  };
+
+  const std::string name = fmt::format("pvm-{}-{}", ::getpid(), ++impl_->counter);
+  const std::filesystem::path dir = options_.work_dir;
+  const std::string serial_path = (dir / (name + ".serial")).string();
+  const std::string xml_path = (dir / (name + ".xml")).string();
+  out.cmdline = {"virsh", "-c", options_.uri, "create", xml_path};
+
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  std::filesystem::remove(serial_path, ec);
+  LibvirtDomainOptions dopts;
+  dopts.name = name;
+  dopts.serial_path = serial_path;
+  dopts.emulator = options_.emulator;
+  const std::string xml = domain_xml(spec, dopts);
+  {
+    std::ofstream f(xml_path, std::ios::trunc);
+    f << xml;  // for a human to reproduce; the boot does not depend on it
+  }
+
+  auto run = std::make_shared<Run>();
+  {
+    std::lock_guard lock(impl_->mu);
+    if (impl_->killed) {
+      out.interrupted = true;
+      out.start_error = "interrupted before start";
+      return finish();
+    }
+    // Registered before the domain exists: a fast guest may stop before CreateXML returns.
+    impl_->runs[name] = run;
+  }
+  auto unregister = [&] {
+    std::lock_guard lock(impl_->mu);
+    impl_->runs.erase(name);
+  };
+
+  std::string err;
+  virConnectPtr conn = impl_->connection(&err);
+  if (!conn) {
+    out.start_error = err;
+    unregister();
+    return finish();
+  }
+  SerialTail tail(serial_path);
+  // Started paused, then resumed: a guest that finishes within microseconds would
+  // otherwise stop while libvirt still sets the domain up, and the create call would wait
+  // for QEMU to be reaped and then fail.
+  virDomainPtr dom = virDomainCreateXML(conn, xml.c_str(),
+                                        VIR_DOMAIN_START_AUTODESTROY | VIR_DOMAIN_START_PAUSED);
+  if (!dom) {
+    out.start_error = fmt::format("libvirt {}: cannot start domain {}: {}", options_.uri, name, last_error());
+    unregister();
+    virConnectClose(conn);
+    return finish();
+  }
+  if (virDomainResume(dom) < 0) {
+    const std::string why = last_error();
+    int state = 0;
+    if (virDomainGetState(dom, &state, nullptr, 0) == 0 && state == VIR_DOMAIN_PAUSED) {
+      out.start_error = fmt::format("libvirt {}: cannot resume domain {}: {}", options_.uri, name, why);
+      virDomainDestroy(dom);
+      virDomainFree(dom);
+      unregister();
+      virConnectClose(conn);
+      return finish();
+    }
+  }
+  out.started = true;
+
+  const auto deadline = t0 + std::chrono::duration_cast<Clock::duration>(
+                                 std::chrono::duration<double>(spec.timeout_s));
+  const auto grace = std::chrono::duration<double>(options_.done_grace_s);
+  auto last_growth = Clock::now();
+  auto next_state_poll = Clock::now() + std::chrono::milliseconds(500);
+  bool stopped = false;
+  for (;;) {
+    bool interrupted;
+    {
+      std::unique_lock lock(run->mu);
+      run->cv.wait_for(lock, std::chrono::milliseconds(10),
+                       [&] { return run->stopped || run->interrupted; });
+      stopped = run->stopped;
+      interrupted = run->interrupted;
+    }
+    const auto now = Clock::now();
+    if (tail.poll(out)) last_growth = now;
+    if (stopped) break;
+    if (interrupted) {
+      out.interrupted = true;
+      break;
+    }
+    if (now >= deadline) {
+      out.timed_out = true;
+      break;
+    }
+    // The guest said `done` (or crashed) and has been quiet since: its exit status is
+    // unknowable here, so waiting for libvirt to notice QEMU's exit (seconds where zombies
+    // are reaped late) would add nothing the records do not already say.
+    if (tail.final_record() && now - last_growth >= grace) break;
+    if (now >= next_state_poll) {  // in case an event was lost
+      next_state_poll = now + std::chrono::milliseconds(500);
+      int state = 0;
+      if (virDomainGetState(dom, &state, nullptr, 0) < 0 || state == VIR_DOMAIN_SHUTOFF) {
+        stopped = true;
+        break;
+      }
+    }
+  }
+  tail.poll(out);
+  if (!tail.opened())
+    out.stderr_text += fmt::format(
+        "libvirt: serial file {} is not readable here; the work dir must be shared with the "
+        "libvirt host at the same path\n", serial_path);
+  // After a final record the guest normally stops by itself at once: it gets until the
+  // cell's deadline to do so. On a timeout or interrupt it is destroyed now.
+  const bool ended_early = !stopped && !out.timed_out && !out.interrupted;
+  if (stopped) {
+    virDomainFree(dom);
+    unregister();
+  } else {
+    impl_->retire(dom, name, run, ended_early ? deadline : Clock::now());
+  }
+  virConnectClose(conn);
+  std::filesystem::remove(serial_path, ec);
+  return finish();
+}
+
+void LibvirtLauncher::kill_all() {
+  std::vector<std::pair<std::string, std::shared_ptr<Run>>> runs;
+  virConnectPtr conn = nullptr;
+  {
+    std::lock_guard lock(impl_->mu);
+    impl_->killed = true;
+    runs.assign(impl_->runs.begin(), impl_->runs.end());
+    if (impl_->conn) {
+      conn = impl_->conn;
+      virConnectRef(conn);
+    }
+  }
+  for (auto& [name, run] : runs) {
+    {
+      std::lock_guard lock(run->mu);
+      run->interrupted = true;
+      run->cv.notify_all();
+    }
+    // Destroyed here too, so no domain of ours is left when kill_all returns.
+    if (conn) {
+      if (virDomainPtr dom = virDomainLookupByName(conn, name.c_str())) {
+        virDomainDestroy(dom);
+        virDomainFree(dom);
+      }
+    }
+  }
+  if (conn) virConnectClose(conn);
+  impl_->wait_retired();
+}
+
+// ---- the pool -------------------------------------------------------------------------
+
+bool parse_connect_spec(const std::string& text, LibvirtConnectSpec* out, std::string* err) {
+  LibvirtConnectSpec spec;
+  std::string rest = text;
+  // Options are trailing ",key=value" parts; the URI itself keeps any other commas.
+  for (;;) {
+    auto comma = rest.rfind(',');
+    if (comma == std::string::npos) break;
+    std::string opt = rest.substr(comma + 1);
+    if (opt.starts_with("jobs=")) {
+      const std::string v = opt.substr(5);
+      char* end = nullptr;
+      long n = std::strtol(v.c_str(), &end, 10);
+      if (v.empty() || *end != '\0' || n < 1 || n > 1024) {
+        *err = fmt::format("--connect {}: jobs must be a number from 1 to 1024, not '{}'", text, v);
+        return false;
+      }
+      spec.jobs = static_cast<unsigned>(n);
+    } else if (opt.starts_with("dir=")) {
+      spec.work_dir = opt.substr(4);
+      if (spec.work_dir.empty() || spec.work_dir[0] != '/') {
+        *err = fmt::format("--connect {}: dir must be an absolute path", text);
+        return false;
+      }
+    } else {
+      break;
+    }
+    rest.resize(comma);
+  }
+  if (rest.empty() || rest.find(':') == std::string::npos) {
+    *err = fmt::format("--connect {}: expected a libvirt URI such as qemu:///system", text);
+    return false;
+  }
+  spec.uri = rest;
+  *out = std::move(spec);
+  return true;
+}
+
+LibvirtPool::LibvirtPool(const std::vector<LibvirtConnectSpec>& connects, const std::string& emulator) {
+  for (const auto& c : connects) {
+    LibvirtLauncherOptions o;
+    o.uri = c.uri;
+    o.emulator = emulator;
+    o.work_dir = c.work_dir;
+    Member m;
+    m.launcher = std::make_unique<LibvirtLauncher>(o);
+    m.jobs = c.jobs ? c.jobs : std::max(1u, m.launcher->host_cpus());
+    members_.push_back(std::move(m));
+  }
+}
+
+size_t LibvirtPool::capacity() const {
+  std::lock_guard lock(mu_);
+  size_t n = 0;
+  for (const auto& m : members_) n += m.jobs;
+  return n;
+}
+
+BootOutcome LibvirtPool::boot(const CellSpec& spec) {
+  Member* chosen = nullptr;
+  {
+    std::unique_lock lock(mu_);
+    auto pick = [&]() -> Member* {
+      Member* best = nullptr;
+      for (auto& m : members_) {
+        if (m.busy >= m.jobs) continue;
+        // Most free slots first (relative to size), so every host gets work early.
+        if (!best || (m.jobs - m.busy) * best->jobs > (best->jobs - best->busy) * m.jobs) best = &m;
+      }
+      return best;
+    };
+    slot_freed_.wait(lock, [&] { return killed_ || (chosen = pick()) != nullptr; });
+    if (killed_) {
+      BootOutcome out;
+      out.interrupted = true;
+      out.exit_status_known = false;
+      out.start_error = "interrupted before start";
+      return out;
+    }
+    ++chosen->busy;
+  }
+  BootOutcome out = chosen->launcher->boot(spec);
+  {
+    std::lock_guard lock(mu_);
+    --chosen->busy;
+  }
+  slot_freed_.notify_one();
+  return out;
+}
+
+void LibvirtPool::kill_all() {
+  {
+    std::lock_guard lock(mu_);
+    killed_ = true;
+  }
+  slot_freed_.notify_all();
+  for (auto& m : members_) m.launcher->kill_all();
+}
+
+}  // namespace pvm

@@ -1,0 +1,89 @@
+#include "libvirt_xml.h"
+
+#include <fmt/format.h>
+
+namespace pvm {
+
+std::vector<std::string> default_libvirt_qemu_args() {
+  // isa-debug-exit as the direct backend has it; the status it sets is lost through
+  // libvirt (the domain reads as crashed), so the serial records decide the result.
+  // -icount keeps guest time deterministic and independent of host load.
+  return {"-device", "isa-debug-exit,iobase=0xf4,iosize=4", "-icount", "shift=0,sleep=off"};
+}
+
+std::string xml_escape(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (char c : s) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '\'': out += "&apos;"; break;
+      case '"': out += "&quot;"; break;
+      case '\t': out += "&#9;"; break;
+      case '\n': out += "&#10;"; break;
+      case '\r': out += "&#13;"; break;
+      default:
+        // XML 1.0 cannot carry other C0 controls even as references: U+FFFD stands in.
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
+          out += "\xEF\xBF\xBD";
+        else
+          out += c;
+    }
+  }
+  return out;
+}
+
+std::string domain_xml(const CellSpec& spec, const LibvirtDomainOptions& o) {
+  const auto e = [](std::string_view s) { return xml_escape(s); };
+  std::string x;
+  x += "<domain type='qemu' xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>\n";
+  x += fmt::format("  <name>{}</name>\n", e(o.name));
+  x += fmt::format("  <description>pvmatrix cell {}</description>\n", e(spec.id()));
+  x += fmt::format("  <memory unit='MiB'>{}</memory>\n", spec.memory_mib);
+  x += "  <vcpu>1</vcpu>\n";
+  if (!spec.rom_image.empty()) {
+    x += "  <sysinfo type='fwcfg'>\n";
+    x += fmt::format("    <entry name='{}' file='{}'/>\n", e(kRomFwCfgName), e(spec.rom_image));
+    x += "  </sysinfo>\n";
+  }
+  x += "  <os>\n";
+  x += fmt::format("    <type arch='i686' machine='{}'>hvm</type>\n", e(spec.machine));
+  x += fmt::format("    <kernel>{}</kernel>\n", e(spec.kernel_image));
+  if (!spec.cmdline.empty()) x += fmt::format("    <cmdline>{}</cmdline>\n", e(spec.cmdline));
+  x += "  </os>\n";
+  x += "  <cpu mode='custom' match='exact' check='none'>\n";
+  x += fmt::format("    <model fallback='forbid'>{}</model>\n", e(spec.cpu));
+  x += "  </cpu>\n";
+  x += "  <clock offset='utc'/>\n";
+  x += "  <on_poweroff>destroy</on_poweroff>\n";
+  x += "  <on_reboot>destroy</on_reboot>\n";
+  x += "  <on_crash>destroy</on_crash>\n";
+  x += "  <devices>\n";
+  if (!o.emulator.empty()) x += fmt::format("    <emulator>{}</emulator>\n", e(o.emulator));
+  x += "    <controller type='usb' model='none'/>\n";
+  // A file, not a pty console: nothing is lost however fast the guest writes.
+  x += "    <serial type='file'>\n";
+  x += fmt::format("      <source path='{}'/>\n", e(o.serial_path));
+  x += "      <target port='0'/>\n";
+  x += "    </serial>\n";
+  x += "    <memballoon model='none'/>\n";
+  x += "    <panic model='isa'>\n";
+  x += "      <address type='isa' iobase='0x505'/>\n";
+  x += "    </panic>\n";
+  x += "  </devices>\n";
+  // Images are read in place: never chown a user's build outputs (they must be readable by
+  // the QEMU user of the libvirt host; build outputs are world-readable).
+  x += "  <seclabel type='none' model='dac'/>\n";
+  if (!o.qemu_args.empty() || !spec.extra_qemu_args.empty()) {
+    x += "  <qemu:commandline>\n";
+    for (const auto& a : o.qemu_args) x += fmt::format("    <qemu:arg value='{}'/>\n", e(a));
+    for (const auto& a : spec.extra_qemu_args) x += fmt::format("    <qemu:arg value='{}'/>\n", e(a));
+    x += "  </qemu:commandline>\n";
+  }
+  x += "</domain>\n";
+  return x;
+}
+
+}  // namespace pvm

@@ -1,0 +1,35 @@
+// The libvirt domain XML of one cell: a pure function of the CellSpec and a few
+// launcher choices, kept apart from the daemon so it is unit-tested without one.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "cell.h"
+
+namespace pvm {
+
+/// fw_cfg name the kernel reads the ROM from (DESIGN §3).
+inline constexpr std::string_view kRomFwCfgName = "opt/pvmatrix/rom";
+
+/// QEMU arguments every libvirt domain gets through the qemu namespace: the exit device
+/// the guest shuts down through, pvpanic, and a deterministic clock (as the direct backend).
+std::vector<std::string> default_libvirt_qemu_args();
+
+/// What the launcher decides beyond the CellSpec.
+struct LibvirtDomainOptions {
+  std::string name;         ///< unique domain name, e.g. "pvm-1234-7"
+  std::string serial_path;  ///< absolute path on the libvirt host the serial port writes
+  std::string emulator;     ///< QEMU binary on the libvirt host; "" = libvirt's choice
+  std::vector<std::string> qemu_args = default_libvirt_qemu_args();  ///< before the spec's own
+};
+
+/// Escapes `s` for XML text and attribute values (& < > ' " and control characters).
+std::string xml_escape(std::string_view s);
+
+/// The transient domain that boots `spec`: type='qemu' (TCG), no disk, no network, no USB,
+/// no balloon, serial to a file, the ROM as fw_cfg file, destroy on poweroff/reboot/crash.
+std::string domain_xml(const CellSpec& spec, const LibvirtDomainOptions& options);
+
+}  // namespace pvm
