@@ -1,0 +1,22 @@
+// The local APIC at pvrom::kLapicBase: enabled with LINT0 as ExtINT, so the 8259's
+// interrupts keep flowing (virtual wire), and its timer as a native heartbeat.
+#pragma once
+
+#include <stdint.h>
+
+namespace lapic {
+
+inline constexpr uint8_t kSpuriousVector = 0xFF;
+inline constexpr uint8_t kHeartbeatVector = 0xEE;
+
+bool present();
+/// Software-enables the APIC, LINT0 = ExtINT, LINT1 = NMI, timer masked. Idempotent.
+void init();
+/// Re-asserts the virtual-wire setup (a ROM's init may have touched the APIC).
+void keep_virtual_wire();
+void eoi();
+/// Periodic LAPIC timer on `vector`, `count` bus ticks (divide by 1) apart.
+void start_timer_periodic(uint8_t vector, uint32_t count);
+void stop_timer();
+
+}  // namespace lapic

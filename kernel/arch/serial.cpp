@@ -1,0 +1,37 @@
+#include "arch/serial.h"
+
+#include "arch/x86.h"
+
+namespace serial {
+namespace {
+
+constexpr uint16_t kCom1 = 0x3f8;
+constexpr uint16_t kData = kCom1 + 0, kIrqEnable = kCom1 + 1, kFifo = kCom1 + 2, kLineCtl = kCom1 + 3,
+                   kModemCtl = kCom1 + 4, kLineStatus = kCom1 + 5;
+constexpr uint8_t kTxEmpty = 0x20;
+
+}  // namespace
+
+void init() {
+  x86::outb(kIrqEnable, 0x00);
+  x86::outb(kLineCtl, 0x80);  // DLAB: divisor follows
+  x86::outb(kData, 0x01);     // 115200 baud
+  x86::outb(kIrqEnable, 0x00);
+  x86::outb(kLineCtl, 0x03);  // 8N1
+  x86::outb(kFifo, 0xC7);
+  x86::outb(kModemCtl, 0x03);
+}
+
+void put(char c) {
+  for (int spins = 0; spins < 100000 && !(x86::inb(kLineStatus) & kTxEmpty); ++spins) x86::pause();
+  x86::outb(kData, static_cast<uint8_t>(c));
+}
+
+void write(const char* s) {
+  while (*s) {
+    if (*s == '\n') put('\r');
+    put(*s++);
+  }
+}
+
+}  // namespace serial

@@ -1,0 +1,19 @@
+// 2.6.20: the first paravirt_ops. CPU and IRQ ops only; the timer stays the PIT; API 3.
+#pragma once
+#include "release.h"
+
+inline constexpr ReleaseProfile kProfile{
+    .name = "2.6.20",
+    .api_majors = api_major_bit(3),
+    .binds_timer = false,
+    .binds_mmu = false,
+    .binds_lazy = false,
+    .periodic_fallback = true,
+    .clamps_counter = false,
+    .sched_clock = false,
+    .asks_features = false,
+    .split_groups = false,
+};
+
+/// Requirements manifest (ELF note "PVMATRIX", type 1; kernel/README.md).
+#define PVM_MANIFEST "release=2.6.20;api=3;groups=cpu,irq;require=;optional=cpuid,cr3,iret,shutdown,irq,halt,safe_halt;features="

@@ -1,0 +1,19 @@
+// 2.6.24: pv-ops split into groups; sched_clock in ns; speaks API 3 and 4; the clocksource
+// is clamped so a counter that steps back never makes time go backwards.
+#pragma once
+#include "release.h"
+
+inline constexpr ReleaseProfile kProfile{
+    .name = "2.6.24",
+    .api_majors = api_major_bit(3) | api_major_bit(4),
+    .binds_timer = true,
+    .binds_mmu = true,
+    .binds_lazy = true,
+    .periodic_fallback = true,
+    .clamps_counter = true,
+    .sched_clock = true,
+    .asks_features = true,
+    .split_groups = true,
+};
+
+#define PVM_MANIFEST "release=2.6.24;api=3,4;groups=cpu,irq,mmu,timer,lazy;require=!get_features@4;optional=cpuid,cr3,iret,shutdown,irq,halt,safe_halt,counter,alarm,wallclock,setpxe,invlpg,flushtlb,lazy;features=oneshot_alarm|periodic_alarm,mmu,lazy_mmu"

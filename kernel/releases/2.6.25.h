@@ -1,0 +1,19 @@
+// 2.6.25: 2.6.24 without the periodic fallback: wherever the ROM has timer calls it must
+// give a one-shot alarm. So it does not run on rom-1.1 / rom-1.12 (unless pv.native=timer).
+#pragma once
+#include "release.h"
+
+inline constexpr ReleaseProfile kProfile{
+    .name = "2.6.25",
+    .api_majors = api_major_bit(3) | api_major_bit(4),
+    .binds_timer = true,
+    .binds_mmu = true,
+    .binds_lazy = true,
+    .periodic_fallback = false,
+    .clamps_counter = true,
+    .sched_clock = true,
+    .asks_features = true,
+    .split_groups = true,
+};
+
+#define PVM_MANIFEST "release=2.6.25;api=3,4;groups=cpu,irq,mmu,timer,lazy;require=!get_features@4,!oneshot_alarm|!timer;optional=cpuid,cr3,iret,shutdown,irq,halt,safe_halt,counter,alarm,wallclock,setpxe,invlpg,flushtlb,lazy;features=mmu,lazy_mmu"
