@@ -1,0 +1,260 @@
+#include "result_cache.h"
+
+#include <unistd.h>
+
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "classify.h"
+#include "matrix.h"  // sha256_hex
+
+namespace pvm {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+bool read_bytes(const std::string& path, std::string* out, std::string* err) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    *err = path + ": cannot read";
+    return false;
+  }
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  *out = ss.str();
+  return true;
+}
+
+template <typename T>
+bool read_le(const std::string& b, size_t off, T* v) {
+  if (off + sizeof(T) > b.size()) return false;
+  T x = 0;
+  for (size_t i = 0; i < sizeof(T); ++i) x |= static_cast<T>(static_cast<unsigned char>(b[off + i])) << (8 * i);
+  *v = x;
+  return true;
+}
+
+// What a multiboot loader takes from an ELF32: entry point and PT_LOAD segments. Empty if
+// `b` is not a well-formed little-endian ELF32 (the caller then hashes every byte).
+std::string elf32_loaded_content(const std::string& b) {
+  constexpr uint32_t kPtLoad = 1;
+  if (b.size() < 52 || b.compare(0, 4, "\x7f" "ELF") != 0 || b[4] != 1 /*ELFCLASS32*/ || b[5] != 1 /*LSB*/) return {};
+  uint32_t entry = 0, phoff = 0;
+  uint16_t phentsize = 0, phnum = 0;
+  if (!read_le(b, 24, &entry) || !read_le(b, 28, &phoff) || !read_le(b, 42, &phentsize) || !read_le(b, 44, &phnum))
+    return {};
+  if (phentsize < 32) return {};
+  std::string out = fmt::format("elf32 entry {:08x}\n", entry);
+  for (uint32_t i = 0; i < phnum; ++i) {
+    size_t ph = static_cast<size_t>(phoff) + static_cast<size_t>(i) * phentsize;
+    uint32_t type = 0, offset = 0, vaddr = 0, paddr = 0, filesz = 0, memsz = 0, flags = 0;
+    if (!read_le(b, ph, &type) || !read_le(b, ph + 4, &offset) || !read_le(b, ph + 8, &vaddr) ||
+        !read_le(b, ph + 12, &paddr) || !read_le(b, ph + 16, &filesz) || !read_le(b, ph + 20, &memsz) ||
+        !read_le(b, ph + 24, &flags))
+      return {};
+    if (type != kPtLoad) continue;
+    if (static_cast<size_t>(offset) + filesz > b.size()) return {};
+    out += fmt::format("load {:08x} {:08x} {:08x} {:08x} {:x}\n", vaddr, paddr, filesz, memsz, flags);
+    out.append(b, offset, filesz);
+  }
+  return out;
+}
+
+constexpr char kB64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+// Serial output is untrusted bytes, not necessarily UTF-8: base64 keeps it exact in JSON.
+std::string b64_encode(const std::string& in) {
+  std::string out;
+  out.reserve((in.size() + 2) / 3 * 4);
+  size_t i = 0;
+  for (; i + 2 < in.size(); i += 3) {
+    uint32_t v = (uint32_t(uint8_t(in[i])) << 16) | (uint32_t(uint8_t(in[i + 1])) << 8) | uint8_t(in[i + 2]);
+    out += {kB64[v >> 18], kB64[(v >> 12) & 63], kB64[(v >> 6) & 63], kB64[v & 63]};
+  }
+  if (i + 1 == in.size()) {
+    uint32_t v = uint32_t(uint8_t(in[i])) << 16;
+    out += {kB64[v >> 18], kB64[(v >> 12) & 63], '=', '='};
+  } else if (i + 2 == in.size()) {
+    uint32_t v = (uint32_t(uint8_t(in[i])) << 16) | (uint32_t(uint8_t(in[i + 1])) << 8);
+    out += {kB64[v >> 18], kB64[(v >> 12) & 63], kB64[(v >> 6) & 63], '='};
+  }
+  return out;
+}
+
+std::optional<std::string> b64_decode(const std::string& in) {
+  if (in.size() % 4) return std::nullopt;
+  std::string out;
+  uint32_t acc = 0;
+  int bits = 0;
+  for (size_t i = 0; i < in.size(); ++i) {
+    char c = in[i];
+    if (c == '=') {
+      if (i + 2 < in.size()) return std::nullopt;
+      break;
+    }
+    const char* p = std::strchr(kB64, c);
+    if (!p || !c) return std::nullopt;
+    acc = (acc << 6) | static_cast<uint32_t>(p - kB64);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push_back(static_cast<char>((acc >> bits) & 0xff));
+    }
+  }
+  return out;
+}
+
+// Length-prefixed, so that no two different inputs spell the same key text.
+void field(std::string* text, const char* name, const std::string& value) {
+  *text += fmt::format("{} {}:{}\n", name, value.size(), value);
+}
+
+}  // namespace
+
+std::optional<std::string> image_digest(const std::string& path, std::string* err) {
+  std::string bytes;
+  if (!read_bytes(path, &bytes, err)) return std::nullopt;
+  std::string loaded = elf32_loaded_content(bytes);
+  return sha256_hex(loaded.empty() ? "raw\n" + bytes : loaded);
+}
+
+std::optional<std::string> cache_key(const CellSpec& spec, const std::string& launcher_name, std::string* err) {
+  auto kernel = image_digest(spec.kernel_image, err);
+  if (!kernel) return std::nullopt;
+  std::string rom = "none";
+  if (!spec.rom_image.empty()) {
+    std::string bytes;
+    if (!read_bytes(spec.rom_image, &bytes, err)) return std::nullopt;
+    rom = sha256_hex(bytes);
+  }
+  std::string text = fmt::format("pvmatrix-boot-cache {}\n", kCacheFormat);
+  field(&text, "protocol", std::to_string(kProtocolVersion));
+  field(&text, "launcher", launcher_name);
+  field(&text, "kernel", *kernel);
+  field(&text, "rom", rom);
+  field(&text, "machine", spec.machine);
+  field(&text, "cpu", spec.cpu);
+  field(&text, "memory_mib", std::to_string(spec.memory_mib));
+  for (const auto& a : spec.extra_qemu_args) field(&text, "arg", a);
+  field(&text, "cmdline", spec.cmdline);
+  field(&text, "timeout_ms", std::to_string(static_cast<long long>(spec.timeout_s * 1000.0 + 0.5)));
+  return sha256_hex(text);
+}
+
+std::string default_cache_dir() {
+  if (const char* d = std::getenv("PVMATRIX_CACHE"); d && *d) return d;
+  if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x) return std::string(x) + "/pvmatrix";
+  if (const char* h = std::getenv("HOME"); h && *h) return std::string(h) + "/.cache/pvmatrix";
+  return ".pvmatrix-cache";
+}
+
+std::string ResultCache::path_of(const std::string& key) const {
+  return dir_ + "/" + key.substr(0, 2) + "/" + key + ".json";
+}
+
+std::optional<BootOutcome> ResultCache::load(const std::string& key) const {
+  if (key.size() < 3) return std::nullopt;
+  std::string text, err;
+  if (!read_bytes(path_of(key), &text, &err)) return std::nullopt;
+  try {
+    json j = json::parse(text);
+    if (j.at("format").get<int>() != kCacheFormat || j.at("key").get<std::string>() != key) return std::nullopt;
+    BootOutcome o;
+    o.started = j.at("started").get<bool>();
+    o.start_error = j.at("start_error").get<std::string>();
+    o.timed_out = j.at("timed_out").get<bool>();
+    o.interrupted = j.at("interrupted").get<bool>();
+    if (!j.at("exit_code").is_null()) o.exit_code = j.at("exit_code").get<int>();
+    if (!j.at("signal").is_null()) o.signal = j.at("signal").get<int>();
+    o.exit_status_known = j.at("exit_status_known").get<bool>();
+    auto serial = b64_decode(j.at("serial_b64").get<std::string>());
+    auto stderr_text = b64_decode(j.at("stderr_b64").get<std::string>());
+    if (!serial || !stderr_text) return std::nullopt;
+    o.serial = std::move(*serial);
+    o.stderr_text = std::move(*stderr_text);
+    o.serial_truncated = j.at("serial_truncated").get<bool>();
+    o.serial_bytes = j.at("serial_bytes").get<uint64_t>();
+    o.duration_ms = j.at("duration_ms").get<uint64_t>();
+    o.cmdline = j.at("cmdline").get<std::vector<std::string>>();
+    o.host = j.at("host").get<std::string>();
+    return o;
+  } catch (const std::exception&) {
+    return std::nullopt;  // corrupt or foreign: a miss
+  }
+}
+
+bool ResultCache::store(const std::string& key, const BootOutcome& o, std::string* err) const {
+  if (key.size() < 3) {
+    *err = "bad cache key";
+    return false;
+  }
+  json j = {{"format", kCacheFormat},
+            {"key", key},
+            {"started", o.started},
+            {"start_error", o.start_error},
+            {"timed_out", o.timed_out},
+            {"interrupted", o.interrupted},
+            {"exit_code", o.exit_code ? json(*o.exit_code) : json(nullptr)},
+            {"signal", o.signal ? json(*o.signal) : json(nullptr)},
+            {"exit_status_known", o.exit_status_known},
+            {"serial_b64", b64_encode(o.serial)},
+            {"serial_truncated", o.serial_truncated},
+            {"serial_bytes", o.serial_bytes},
+            {"stderr_b64", b64_encode(o.stderr_text)},
+            {"duration_ms", o.duration_ms},
+            {"cmdline", o.cmdline},
+            {"host", o.host}};
+  std::string text = j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+  std::string path = path_of(key);
+  std::error_code ec;
+  fs::create_directories(fs::path(path).parent_path(), ec);
+  if (ec) {
+    *err = fs::path(path).parent_path().string() + ": " + ec.message();
+    return false;
+  }
+  // Unique per process and thread: concurrent writers of one key each rename a whole file.
+  static std::atomic<uint64_t> counter{0};
+  std::string tmp = fmt::format("{}.tmp.{}.{}", path, ::getpid(), counter.fetch_add(1));
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out << text;
+    if (!out.flush()) {
+      *err = tmp + ": cannot write";
+      fs::remove(tmp, ec);
+      return false;
+    }
+  }
+  fs::rename(tmp, path, ec);
+  if (ec) {
+    *err = path + ": " + ec.message();
+    fs::remove(tmp, ec);
+    return false;
+  }
+  return true;
+}
+
+BootOutcome CachingLauncher::boot(const CellSpec& spec) {
+  std::string err;
+  auto key = cache_key(spec, inner_.name(), &err);
+  if (key) {
+    if (auto hit = cache_.load(*key)) {
+      hits_.fetch_add(1);
+      return *hit;
+    }
+  }
+  boots_.fetch_add(1);
+  BootOutcome outcome = inner_.boot(spec);
+  // Infrastructure failures say nothing about the inputs: never remember them.
+  if (key && classify(spec, outcome).outcome != Status::Error) cache_.store(*key, outcome, &err);
+  return outcome;
+}
+
+}  // namespace pvm

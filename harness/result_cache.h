@@ -1,0 +1,87 @@
+// A content-addressed cache of boots: a cell whose inputs are byte-for-byte the same as a
+// cell booted before is not booted again. The key is a digest of what decides what a boot
+// shows — the kernel image as loaded, the ROM bytes, the platform, the command line, the
+// protocol version and the launcher — never of paths, names or revisions, so the same kernel
+// built in two git worktrees hits the same entry, and a commit that touches one ROM misses
+// only that ROM's column.
+//
+// What is cached is the BootOutcome (what the launcher saw), not the classified cell: a
+// cached boot is classified again by the current classifier, so a classifier fix never
+// serves stale verdicts. Boots that classify as ERROR (infrastructure) are never cached.
+//
+// Hook for `run`/`gate`/`cell`: wrap the launcher, nothing else changes —
+//     ResultCache cache(dir);  CachingLauncher cached(qemu, cache);  run_cell(cached, spec, opts);
+#pragma once
+
+#include <atomic>
+#include <optional>
+#include <string>
+
+#include "cell.h"
+#include "launcher.h"
+
+namespace pvm {
+
+/// Version of the guest record protocol (DESIGN §4 "v") the cache keys on; bump it, or
+/// kCacheFormat, when an old boot must not answer for a new one.
+inline constexpr int kProtocolVersion = 1;
+/// Version of the cache entry format.
+inline constexpr int kCacheFormat = 1;
+
+/// Lowercase hex SHA-256 of what the boot loader takes from a kernel image: for an ELF, the
+/// entry point and every PT_LOAD segment (address, sizes, bytes) — debug sections and their
+/// build paths do not count; for anything else, every byte. nullopt with `*err` if unreadable.
+std::optional<std::string> image_digest(const std::string& path, std::string* err);
+
+/// The cache key of booting `spec` with a launcher named `launcher_name`: a hex SHA-256 over
+/// the kernel image digest, the ROM bytes (or "none"), machine, CPU, memory, extra QEMU
+/// arguments, command line, timeout, protocol version and launcher name. Cell names are not
+/// part of it. nullopt with `*err` when an image cannot be read (the caller boots, uncached).
+std::optional<std::string> cache_key(const CellSpec& spec, const std::string& launcher_name, std::string* err);
+
+/// The directory: $PVMATRIX_CACHE, else $XDG_CACHE_HOME/pvmatrix, else ~/.cache/pvmatrix.
+std::string default_cache_dir();
+
+/// Boots on disk, one file per key (`<dir>/<key[0:2]>/<key>.json`), written atomically
+/// (temporary file + rename), so concurrent runs and a crash leave either the whole entry or
+/// none. Thread-safe. A corrupt entry reads as a miss.
+class ResultCache {
+ public:
+  explicit ResultCache(std::string dir) : dir_(std::move(dir)) {}
+
+  /// The boot stored under `key`, if any.
+  std::optional<BootOutcome> load(const std::string& key) const;
+  /// Stores `outcome` under `key`; false with `*err` if the directory cannot be written.
+  bool store(const std::string& key, const BootOutcome& outcome, std::string* err) const;
+  /// Where entries go.
+  const std::string& dir() const { return dir_; }
+
+ private:
+  std::string path_of(const std::string& key) const;
+  std::string dir_;
+};
+
+/// A Launcher that answers from a ResultCache when it can and boots through `inner` otherwise,
+/// storing what it booted unless it classifies as ERROR. A cache that cannot be read or
+/// written never changes a result: the cell is booted as if there were no cache.
+class CachingLauncher : public Launcher {
+ public:
+  CachingLauncher(Launcher& inner, const ResultCache& cache) : inner_(inner), cache_(cache) {}
+
+  BootOutcome boot(const CellSpec& spec) override;
+  void kill_all() override { inner_.kill_all(); }
+  std::string name() const override { return inner_.name(); }
+
+  /// Boots answered from the cache.
+  size_t hits() const { return hits_.load(); }
+  /// Boots that went to `inner` (real boots).
+  size_t boots() const { return boots_.load(); }
+
+ private:
+  Launcher& inner_;
+  const ResultCache& cache_;
+  std::atomic<size_t> hits_{0};
+  std::atomic<size_t> boots_{0};
+};
+
+}  // namespace pvm

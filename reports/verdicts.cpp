@@ -1,0 +1,405 @@
+#include "verdicts.h"
+
+#include <algorithm>
+#include <array>
+#include <set>
+#include <utility>
+
+#include <nlohmann/json.hpp>
+
+namespace pvm {
+namespace {
+
+using nlohmann::json;
+
+constexpr std::array<std::pair<Verdict, const char*>, 8> kVerdictNames{{
+    {Verdict::Regression, "REGRESSION"},
+    {Verdict::Fixed, "FIXED"},
+    {Verdict::StillFailing, "STILL_FAILING"},
+    {Verdict::BindingChanged, "BINDING_CHANGED"},
+    {Verdict::New, "NEW"},
+    {Verdict::Gone, "GONE"},
+    {Verdict::Error, "ERROR"},
+    {Verdict::Unchanged, "UNCHANGED"},
+}};
+
+// Op groups in the order docs/contracts.md lists them; the workaround search tries them so.
+constexpr std::array<const char*, 5> kOpGroups{"cpu", "irq", "mmu", "timer", "lazy"};
+
+// Order verdicts are listed in: what needs a person first.
+int rank(Verdict v) {
+  switch (v) {
+    case Verdict::Regression: return 0;
+    case Verdict::Error: return 1;
+    case Verdict::Fixed: return 2;
+    case Verdict::BindingChanged: return 3;
+    case Verdict::StillFailing: return 4;
+    case Verdict::New: return 5;
+    case Verdict::Gone: return 6;
+    case Verdict::Unchanged: return 7;
+  }
+  return 8;
+}
+
+std::string str(const json& obj, const char* key) {
+  auto it = obj.find(key);
+  return it != obj.end() && it->is_string() ? it->get<std::string>() : std::string{};
+}
+
+// A cell that booted and passed: on the first try, on a retry (FLAKY), or against an
+// expectation (XPASS).
+bool works(const std::string& status) { return status == "PASS" || status == "XPASS" || status == "FLAKY"; }
+
+// Guest text on one line of a summary: control characters become spaces, long text is cut.
+std::string one_line(const std::string& text, size_t limit = 160) {
+  std::string out;
+  for (char c : text) {
+    if (out.size() >= limit) {
+      out += "...";
+      break;
+    }
+    out += (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) ? ' ' : c;
+  }
+  while (!out.empty() && out.back() == ' ') out.pop_back();
+  return out;
+}
+
+std::vector<std::string> binding_changes(const CellSide& b, const CellSide& h) {
+  std::set<std::string> keys;
+  for (const auto& [k, _] : b.binding) keys.insert(k);
+  for (const auto& [k, _] : h.binding) keys.insert(k);
+  std::vector<std::string> order(kOpGroups.begin(), kOpGroups.end());
+  for (const auto& k : keys)
+    if (std::find(order.begin(), order.end(), k) == order.end()) order.push_back(k);
+  auto get = [](const CellSide& s, const std::string& k) {
+    auto it = s.binding.find(k);
+    return it == s.binding.end() ? std::string{"?"} : it->second;
+  };
+  std::vector<std::string> changes;
+  for (const auto& k : order) {
+    if (!keys.count(k)) continue;
+    std::string from = get(b, k), to = get(h, k);
+    if (from != to) changes.push_back(k + ": " + from + " -> " + to);
+  }
+  return changes;
+}
+
+Verdict verdict_of(const CellSide* b, const CellSide* h, bool binding_differs) {
+  if (!b) return Verdict::New;
+  if (!h) return Verdict::Gone;
+  // Infrastructure failures are never blamed on the kernel.
+  if (b->status == "ERROR" || h->status == "ERROR") return Verdict::Error;
+  if (b->status == "SKIP" || h->status == "SKIP") return Verdict::Unchanged;
+  bool bw = works(b->status), hw = works(h->status);
+  if (bw && !hw) return Verdict::Regression;
+  if (!bw && hw) return Verdict::Fixed;
+  if (!bw && !hw) return Verdict::StillFailing;
+  return binding_differs ? Verdict::BindingChanged : Verdict::Unchanged;
+}
+
+// "FAIL at stage timer (probe time.oneshot: SetAlarm refused one-shot)"
+std::string describe(const CellSide& s) {
+  std::string out = s.status;
+  if (!works(s.status) && s.status != "SKIP") {
+    if (!s.stage.empty()) out += " at stage " + s.stage;
+    if (!s.failed_probe.empty()) {
+      out += " (probe " + s.failed_probe;
+      if (!s.failed_probe_detail.empty()) out += ": " + one_line(s.failed_probe_detail);
+      out += ")";
+    } else if (!s.reason.empty()) {
+      out += " (" + one_line(s.reason) + ")";
+    }
+  }
+  return out;
+}
+
+std::string join(const std::vector<std::string>& parts, const std::string& sep) {
+  std::string out;
+  for (const auto& p : parts) out += (out.empty() ? "" : sep) + p;
+  return out;
+}
+
+json binding_json(const std::optional<CellSide>& s) {
+  if (!s) return nullptr;
+  json j = json::object();
+  for (const auto& [k, v] : s->binding) j[k] = v;
+  return j;
+}
+
+}  // namespace
+
+const char* to_string(Verdict v) {
+  for (const auto& [value, name] : kVerdictNames)
+    if (value == v) return name;
+  return "UNCHANGED";
+}
+
+std::optional<Verdict> verdict_from_string(const std::string& s) {
+  for (const auto& [value, name] : kVerdictNames)
+    if (s == name) return value;
+  return std::nullopt;
+}
+
+size_t VerdictSet::count(Verdict v) const {
+  return static_cast<size_t>(std::count_if(cells.begin(), cells.end(), [v](const CellVerdict& c) { return c.verdict == v; }));
+}
+
+CellVerdict* VerdictSet::find(const std::string& id) {
+  for (auto& c : cells)
+    if (c.id == id) return &c;
+  return nullptr;
+}
+
+CellSide cell_side(const json& cell) {
+  CellSide s;
+  if (!cell.is_object()) return s;
+  s.status = str(cell, "status");
+  s.stage = str(cell, "stage");
+  s.reason = str(cell, "reason");
+  s.evidence = str(cell, "evidence");
+  s.expected_reason = str(cell, "expected_reason");
+  if (auto it = cell.find("binding"); it != cell.end() && it->is_object())
+    for (const auto& [k, v] : it->items())
+      if (v.is_string()) s.binding[k] = v.get<std::string>();
+  if (auto it = cell.find("probes"); it != cell.end() && it->is_array()) {
+    for (const auto& p : *it) {
+      if (p.is_object() && str(p, "status") == "fail") {
+        s.failed_probe = str(p, "id");
+        s.failed_probe_detail = str(p, "detail");
+        break;
+      }
+    }
+  }
+  return s;
+}
+
+CellVerdict judge(const std::string& id, const json* base, const json* head) {
+  CellVerdict v;
+  v.id = id;
+  const json& any = head ? *head : *base;
+  v.kernel = str(any, "kernel");
+  v.hv = str(any, "hv");
+  v.config = str(any, "config");
+  if (base) v.base = cell_side(*base);
+  if (head) v.head = cell_side(*head);
+  if (v.base && v.head) v.binding_changes = binding_changes(*v.base, *v.head);
+  v.verdict = verdict_of(v.base ? &*v.base : nullptr, v.head ? &*v.head : nullptr, !v.binding_changes.empty());
+  v.needs_rerun = (v.base && v.base->status == "FLAKY") || (v.head && v.head->status == "FLAKY") ||
+                  v.verdict == Verdict::Regression;
+  return v;
+}
+
+bool diff(const json& base, const json& head, VerdictSet* out, std::string* err) {
+  // Cells by id, keeping the order they appear in (head first, then cells only in base).
+  auto index = [err](const json& report, const char* side, std::vector<std::pair<std::string, const json*>>* cells) {
+    if (!report.is_object()) {
+      *err = std::string(side) + ": not a JSON object (expected a report.json)";
+      return false;
+    }
+    auto it = report.find("cells");
+    if (it == report.end() || !it->is_array()) {
+      *err = std::string(side) + ": no \"cells\" array (expected a report.json)";
+      return false;
+    }
+    std::set<std::string> seen;
+    for (size_t i = 0; i < it->size(); ++i) {
+      const json& cell = (*it)[i];
+      std::string id = cell.is_object() ? str(cell, "id") : "";
+      if (id.empty()) {
+        *err = std::string(side) + ": cells[" + std::to_string(i) + "] has no string \"id\"";
+        return false;
+      }
+      if (!cell.contains("status") || !cell.at("status").is_string()) {
+        *err = std::string(side) + ": cells[" + std::to_string(i) + "] (" + id + ") has no string \"status\"";
+        return false;
+      }
+      if (!seen.insert(id).second) {
+        *err = std::string(side) + ": cells[" + std::to_string(i) + "]: duplicate id " + id;
+        return false;
+      }
+      cells->emplace_back(id, &cell);
+    }
+    return true;
+  };
+  std::vector<std::pair<std::string, const json*>> b, h;
+  if (!index(base, "base", &b) || !index(head, "head", &h)) return false;
+
+  std::map<std::string, const json*> base_by_id(b.begin(), b.end());
+  std::set<std::string> head_ids;
+  out->cells.clear();
+  for (const auto& [id, cell] : h) {
+    head_ids.insert(id);
+    auto it = base_by_id.find(id);
+    out->cells.push_back(judge(id, it == base_by_id.end() ? nullptr : it->second, cell));
+  }
+  for (const auto& [id, cell] : b)
+    if (!head_ids.count(id)) out->cells.push_back(judge(id, cell, nullptr));
+  std::stable_sort(out->cells.begin(), out->cells.end(),
+                   [](const CellVerdict& x, const CellVerdict& y) { return rank(x.verdict) < rank(y.verdict); });
+  return true;
+}
+
+void confirm_with_rerun(CellVerdict* v, const json& base_cell, const json& rerun_cell) {
+  json head = rerun_cell;
+  std::string rerun_status = str(rerun_cell, "status");
+  bool head_was_clean = v->head && (v->head->status == "PASS" || v->head->status == "XPASS");
+  // Failed before, passes now: that is what FLAKY means.
+  if (works(rerun_status) && !head_was_clean) head["status"] = "FLAKY";
+  auto workarounds = std::move(v->workarounds);
+  *v = judge(v->id, base_cell.is_object() ? &base_cell : nullptr, &head);
+  v->workarounds = std::move(workarounds);
+  v->rerun = rerun_status;
+  v->needs_rerun = false;
+}
+
+std::vector<std::string> workaround_masks() {
+  std::vector<std::string> masks;
+  for (const char* g : kOpGroups) masks.push_back(std::string("pv.native=") + g);
+  masks.push_back("pv.native=all");
+  return masks;
+}
+
+std::string verdict_line(const CellVerdict& v) {
+  std::string line = std::string(to_string(v.verdict)) + " " + v.id + ": ";
+  const CellSide* b = v.base ? &*v.base : nullptr;
+  const CellSide* h = v.head ? &*v.head : nullptr;
+  switch (v.verdict) {
+    case Verdict::New: line += "new cell, " + describe(*h); break;
+    case Verdict::Gone: line += "no longer in the run, was " + describe(*b); break;
+    case Verdict::StillFailing:
+      line += describe(*h);
+      if (b->status != h->status || b->stage != h->stage || b->failed_probe != h->failed_probe)
+        line += ", was " + describe(*b);
+      break;
+    case Verdict::Unchanged:
+      line += describe(*h);
+      break;
+    case Verdict::BindingChanged:
+      line += h->status;
+      break;
+    default:
+      line += "was " + describe(*b) + ", now " + describe(*h);
+  }
+  if (h && v.verdict == Verdict::Error) line += "; infrastructure, not blamed on the kernel";
+  if (!v.binding_changes.empty())
+    line += (v.verdict == Verdict::BindingChanged ? ", " : "; binding ") + join(v.binding_changes, ", ");
+  if (h && !h->expected_reason.empty() && v.verdict == Verdict::Regression)
+    line += "; known issue: " + one_line(h->expected_reason);
+  if (v.verdict == Verdict::Regression && !v.workarounds.empty()) {
+    std::vector<std::string> ok;
+    for (const auto& w : v.workarounds)
+      if (works(w.status)) ok.push_back(w.mask);
+    line += ok.empty() ? "; no pv.native mask works around it" : "; works around with " + join(ok, " or ");
+  }
+  if (!v.rerun.empty()) line += " [re-run: " + v.rerun + "]";
+  if (v.needs_rerun) {
+    bool flaky = (b && b->status == "FLAKY") || (h && h->status == "FLAKY");
+    line += flaky ? " [FLAKY: needs re-run]" : " [needs re-run]";
+  }
+  return line;
+}
+
+std::string render_markdown(const VerdictSet& set) {
+  std::string md = "# pvmatrix verdicts";
+  if (!set.base_label.empty() || !set.head_label.empty()) md += ": " + set.head_label + " against " + set.base_label;
+  md += "\n\n";
+  std::vector<std::string> counts;
+  for (const auto& [value, name] : kVerdictNames)
+    if (size_t n = set.count(value)) counts.push_back(std::to_string(n) + " " + name);
+  md += counts.empty() ? std::string("no cells") : join(counts, ", ");
+  md += set.has_regression() ? ". **The gate fails: " + std::to_string(set.count(Verdict::Regression)) + " regression(s).**\n"
+                             : ". No regression.\n";
+  Verdict current = Verdict::Unchanged;
+  bool first = true;
+  for (const auto& v : set.cells) {
+    if (v.verdict == Verdict::Unchanged && !v.needs_rerun) continue;
+    if (first || v.verdict != current) {
+      md += std::string("\n## ") + to_string(v.verdict) + "\n\n";
+      current = v.verdict;
+      first = false;
+    }
+    md += "- " + verdict_line(v) + "\n";
+    if (v.verdict == Verdict::Regression && v.head) {
+      if (!v.head->reason.empty()) md += "  - reason: " + one_line(v.head->reason, 300) + "\n";
+      if (!v.head->evidence.empty()) {
+        md += "  - evidence:\n\n    ```\n";
+        std::string ev = v.head->evidence.substr(0, 2000);
+        size_t pos = 0;
+        while (pos < ev.size()) {
+          size_t nl = ev.find('\n', pos);
+          std::string ln = ev.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos);
+          // A guest line can't close the fence.
+          if (ln.rfind("```", 0) == 0) ln = " " + ln;
+          md += "    " + one_line(ln, 300) + "\n";
+          if (nl == std::string::npos) break;
+          pos = nl + 1;
+        }
+        md += "    ```\n";
+      }
+    }
+  }
+  return md;
+}
+
+void to_json(json& j, const CellVerdict& v) {
+  json wa = json::array();
+  for (const auto& w : v.workarounds) wa.push_back({{"mask", w.mask}, {"status", w.status}});
+  j = json{{"id", v.id},
+           {"verdict", to_string(v.verdict)},
+           {"kernel", v.kernel},
+           {"hv", v.hv},
+           {"config", v.config},
+           {"base_status", v.base ? json(v.base->status) : json(nullptr)},
+           {"head_status", v.head ? json(v.head->status) : json(nullptr)},
+           {"base_binding", binding_json(v.base)},
+           {"head_binding", binding_json(v.head)},
+           {"binding_changes", v.binding_changes},
+           {"needs_rerun", v.needs_rerun},
+           {"rerun", v.rerun.empty() ? json(nullptr) : json(v.rerun)},
+           {"workarounds", wa},
+           {"line", verdict_line(v)},
+           {"base_reason", v.base ? json(v.base->reason) : json(nullptr)},
+           {"head_reason", v.head ? json(v.head->reason) : json(nullptr)},
+           {"head_stage", v.head ? json(v.head->stage) : json(nullptr)},
+           {"head_probe", v.head && !v.head->failed_probe.empty() ? json(v.head->failed_probe) : json(nullptr)},
+           {"head_probe_detail", v.head && !v.head->failed_probe.empty() ? json(v.head->failed_probe_detail) : json(nullptr)},
+           {"evidence", v.head ? json(v.head->evidence) : json(nullptr)}};
+}
+
+void to_json(json& j, const VerdictSet& set) {
+  json summary = json::object();
+  for (const auto& [value, name] : kVerdictNames) summary[name] = set.count(value);
+  json cells = json::array();
+  for (const auto& v : set.cells) cells.push_back(v);
+  j = json{{"schema", "pvmatrix-verdicts"},
+           {"schema_version", 1},
+           {"base", set.base_label},
+           {"head", set.head_label},
+           {"summary", summary},
+           {"regressions", set.count(Verdict::Regression)},
+           {"verdicts", cells}};
+}
+
+void annotate_report(json* report, const VerdictSet& set) {
+  json verdicts = json::array();
+  for (const auto& v : set.cells) verdicts.push_back(v);
+  (*report)["verdicts"] = verdicts;
+  auto it = report->find("cells");
+  if (it == report->end() || !it->is_array()) return;
+  for (auto& cell : *it) {
+    if (!cell.is_object()) continue;
+    auto id = str(cell, "id");
+    for (const auto& v : set.cells) {
+      if (v.id != id) continue;
+      cell["verdict"] = to_string(v.verdict);
+      if (!v.workarounds.empty()) {
+        json wa = json::array();
+        for (const auto& w : v.workarounds) wa.push_back({{"mask", w.mask}, {"status", w.status}});
+        cell["workarounds"] = wa;
+      }
+      break;
+    }
+  }
+}
+
+}  // namespace pvm

@@ -1,0 +1,128 @@
+// Verdicts of a run against a baseline run (DESIGN §5): a pure function of two report.json
+// objects, per cell id. `pvmatrix diff` prints them, `pvmatrix gate` re-runs the doubtful
+// ones, adds workarounds and fails on REGRESSION only.
+//
+// The rules, in order (a cell "works" when its status is PASS, XPASS or FLAKY — it booted
+// and passed, perhaps against an expectation, perhaps on a retry; it "fails" when its status
+// is FAIL, CRASH, HANG or XFAIL):
+//   only in head → NEW; only in base → GONE;
+//   ERROR on either side → ERROR (infrastructure: never a regression);
+//   SKIP on either side → UNCHANGED (nothing was compared);
+//   works → fails → REGRESSION. XPASS → anything failing is a REGRESSION too: the cell
+//     worked, whatever a known-issue file said; a head XFAIL is a REGRESSION as well — a
+//     known issue explains a failure, it does not excuse breaking a cell that worked;
+//   fails → works → FIXED (XFAIL → XPASS included: the expectation is stale);
+//   fails → fails → STILL_FAILING (a changed binding is noted, the verdict stays);
+//   works → works → BINDING_CHANGED if the op groups on the ROM differ, else UNCHANGED.
+// FLAKY on either side sets `needs_rerun`: `diff` alone cannot re-run, so it reports the
+// verdict as computed (a base FLAKY that now fails is a REGRESSION; a head FLAKY over a
+// stable PASS is UNCHANGED but flagged); the gate re-runs every flagged cell and every
+// REGRESSION once before it believes it (see confirm_with_rerun()).
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+namespace pvm {
+
+/// A cell's verdict against the baseline. UNCHANGED is not a DESIGN verdict: nothing to say.
+enum class Verdict { Regression, Fixed, StillFailing, BindingChanged, New, Gone, Error, Unchanged };
+
+/// "REGRESSION", "FIXED", "STILL_FAILING", "BINDING_CHANGED", "NEW", "GONE", "ERROR", "UNCHANGED".
+const char* to_string(Verdict v);
+/// Parses the names above; nullopt otherwise.
+std::optional<Verdict> verdict_from_string(const std::string& s);
+
+/// One `pv.native=` mask tried on a regressed cell and what the cell did with it.
+struct Workaround {
+  std::string mask;    ///< "pv.native=timer"
+  std::string status;  ///< the cell's status with that mask: "PASS", "FAIL", ...
+};
+
+/// The side of a cell a verdict looks at: the fields of a report.json cell it needs.
+struct CellSide {
+  std::string status;                          ///< final status, "PASS" ...
+  std::map<std::string, std::string> binding;  ///< op group -> "rom" | "native"
+  std::string stage;                           ///< last stage reached
+  std::string failed_probe;                    ///< first failing probe id ("" if none)
+  std::string failed_probe_detail;             ///< its detail (guest text)
+  std::string reason;                          ///< one line: why this status
+  std::string evidence;                        ///< log excerpt
+  std::string expected_reason;                 ///< known-issue reason, if expected
+};
+
+/// The verdict of one cell.
+struct CellVerdict {
+  std::string id;       ///< "kernel=2.6.25/hv=rom-1.12/cfg=default"
+  std::string kernel, hv, config;
+  Verdict verdict = Verdict::Unchanged;
+  std::optional<CellSide> base;  ///< absent for NEW
+  std::optional<CellSide> head;  ///< absent for GONE
+  std::vector<std::string> binding_changes;  ///< "timer: rom -> native", in op-group order
+  bool needs_rerun = false;      ///< FLAKY on a side, or an unconfirmed REGRESSION
+  std::string rerun;             ///< what a re-run showed ("" if none): "FAIL", "PASS" ...
+  std::vector<Workaround> workarounds;  ///< masks tried (gate only), in the order tried
+};
+
+/// Every verdict of a diff, regressions first, then by verdict, then in base/head cell order.
+struct VerdictSet {
+  std::vector<CellVerdict> cells;
+  std::string base_label, head_label;  ///< what was compared (file names or revisions)
+
+  /// Number of cells with verdict `v`.
+  size_t count(Verdict v) const;
+  /// True if any cell is a REGRESSION (the gate's and diff's exit 1).
+  bool has_regression() const { return count(Verdict::Regression) > 0; }
+  /// The verdict of cell `id`, or null.
+  CellVerdict* find(const std::string& id);
+};
+
+/// Reads the fields a verdict needs from a report.json cell object. Never throws: missing
+/// or mistyped fields read as empty.
+CellSide cell_side(const nlohmann::json& cell);
+
+/// The verdict of one cell from its two sides (either may be absent, not both).
+CellVerdict judge(const std::string& id, const nlohmann::json* base, const nlohmann::json* head);
+
+/// Per-cell verdicts of `head` against `base` (report.json objects). False with `*err`
+/// naming the field when either is not a report (no `cells` array, a cell without `id`,
+/// a duplicate id).
+bool diff(const nlohmann::json& base, const nlohmann::json& head, VerdictSet* out, std::string* err);
+
+/// Replaces a cell's head side with a re-run's cell object and recomputes its verdict: a
+/// REGRESSION stays one only if the re-run does not work either (then it is confirmed and
+/// `needs_rerun` is cleared); if the re-run works the head side becomes FLAKY (failed, then
+/// passed) and the verdict is recomputed from that.
+void confirm_with_rerun(CellVerdict* verdict, const nlohmann::json& base_cell,
+                        const nlohmann::json& rerun_cell);
+
+/// The mask list tried by the workaround search: each op group alone, then all.
+std::vector<std::string> workaround_masks();
+
+/// One line per verdict, e.g. "REGRESSION kernel=2.6.25/hv=rom-1.12/cfg=default: was PASS,
+/// now FAIL at stage timer (probe time.oneshot: SetAlarm refused one-shot); works around
+/// with pv.native=timer".
+std::string verdict_line(const CellVerdict& v);
+
+/// Markdown summary for a patch review: counts, then regressions with evidence, then the
+/// other verdicts (UNCHANGED only counted).
+std::string render_markdown(const VerdictSet& set);
+
+/// One verdict as a JSON object: {"id","verdict","kernel","hv","config","base_status",
+/// "head_status","base_binding","head_binding","binding_changes","needs_rerun","rerun",
+/// "workarounds":[{"mask","status"}],"line","base_reason","head_reason","head_stage",
+/// "head_probe","head_probe_detail","evidence"}. Statuses/bindings are null on a missing side.
+void to_json(nlohmann::json& j, const CellVerdict& v);
+/// verdicts.json: {"schema":"pvmatrix-verdicts","schema_version":1,"base","head",
+/// "summary":{"REGRESSION":n,...},"regressions":n,"verdicts":[...]}.
+void to_json(nlohmann::json& j, const VerdictSet& set);
+
+/// Puts the verdicts into a head report.json: the top-level `verdicts` array (the objects
+/// of to_json(CellVerdict)), and on each cell `verdict` and, when tried, `workarounds`.
+void annotate_report(nlohmann::json* head_report, const VerdictSet& set);
+
+}  // namespace pvm
