@@ -12,8 +12,4 @@ inline constexpr ReleaseProfile kProfile{
     .clamps_counter = false,
     .sched_clock = false,
     .asks_features = false,
-    .split_groups = false,
 };
-
-/// Requirements manifest (ELF note "PVMATRIX", type 1; kernel/README.md).
-#define PVM_MANIFEST "release=2.6.20;api=3;groups=cpu,irq;require=;optional=cpuid,cr3,iret,shutdown,irq,halt,safe_halt;features="

@@ -13,7 +13,4 @@ inline constexpr ReleaseProfile kProfile{
     .clamps_counter = false,
     .sched_clock = false,
     .asks_features = false,
-    .split_groups = false,
 };
-
-#define PVM_MANIFEST "release=2.6.21;api=3;groups=cpu,irq,timer;require=;optional=cpuid,cr3,iret,shutdown,irq,halt,safe_halt,counter,alarm,wallclock;features=oneshot_alarm|periodic_alarm"

@@ -12,7 +12,4 @@ inline constexpr ReleaseProfile kProfile{
     .clamps_counter = false,
     .sched_clock = false,
     .asks_features = false,
-    .split_groups = false,
 };
-
-#define PVM_MANIFEST "release=2.6.22;api=3;groups=cpu,irq,mmu,timer,lazy;require=;optional=cpuid,cr3,iret,shutdown,irq,halt,safe_halt,counter,alarm,wallclock,setpxe,invlpg,flushtlb,lazy;features=oneshot_alarm|periodic_alarm,mmu,lazy_mmu"

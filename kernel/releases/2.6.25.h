@@ -13,7 +13,4 @@ inline constexpr ReleaseProfile kProfile{
     .clamps_counter = true,
     .sched_clock = true,
     .asks_features = true,
-    .split_groups = true,
 };
-
-#define PVM_MANIFEST "release=2.6.25;api=3,4;groups=cpu,irq,mmu,timer,lazy;require=!get_features@4,!oneshot_alarm|!timer;optional=cpuid,cr3,iret,shutdown,irq,halt,safe_halt,counter,alarm,wallclock,setpxe,invlpg,flushtlb,lazy;features=mmu,lazy_mmu"

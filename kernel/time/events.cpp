@@ -75,7 +75,10 @@ void setup(const pv::Rom& rom) {
   } else {
     current = Mode::kPit;  // timer calls but no alarm the kernel can use
   }
-  if (current == Mode::kPit) pic::set_handler(pit::kIrq, on_event), pic::mask(pit::kIrq);
+  if (current == Mode::kPit) {
+    pic::set_handler(pit::kIrq, on_event);
+    pic::mask(pit::kIrq);  // unmasked when a probe starts the device
+  }
 }
 
 Mode mode() { return current; }
