@@ -1,0 +1,96 @@
+// `pvmatrix list MATRIX [--json]`: the expanded cells of a matrix with their stable ids,
+// in the fixed matrix order, with what each would boot and what is expected of it.
+#include <cstdio>
+#include <memory>
+#include <string>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "command.h"
+#include "known_issues.h"
+#include "matrix.h"
+#include "world.h"
+
+namespace pvm::cli {
+namespace {
+
+struct ListOptions {
+  std::string matrix;
+  std::string only;
+  std::string shard;
+  std::string root, images;
+  bool json = false;
+};
+
+int run_list(const ListOptions& o) {
+  auto fail = [](const std::string& message) {
+    std::fprintf(stderr, "pvmatrix list: %s\n", message.c_str());
+    return kExitUsage;
+  };
+  std::string err;
+  auto world = World::load(resolve_root(o.root), resolve_images(o.images), &err);
+  if (!world) return fail(err);
+  Matrix m;
+  if (!load_matrix(o.matrix, universe_of(*world), &m, &err)) return fail(err);
+  if (!o.only.empty() && !apply_only(o.only, &m, &err)) return fail(err);
+  if (!o.shard.empty()) {
+    auto shard = parse_shard(o.shard, &err);
+    if (!shard) return fail(err);
+    apply_shard(*shard, &m);
+  }
+  KnownIssues known;
+  for (const std::string& f : m.known_issue_files)
+    if (!known.load(f, &err)) return fail(err);
+  std::vector<CellSpec> specs;
+  if (!make_cell_specs(m, *world, &specs, &err)) return fail(err);
+
+  if (!o.json) {
+    for (const CellSpec& s : specs) std::printf("%s\n", s.id().c_str());
+    return kExitOk;
+  }
+  nlohmann::json cells = nlohmann::json::array();
+  for (const CellSpec& s : specs) {
+    const KnownIssue* issue = known.find(s.kernel, s.hv, s.config);
+    nlohmann::json expected = nlohmann::json::array();
+    if (issue)
+      for (Status e : issue->expect) expected.push_back(to_string(e));
+    cells.push_back({{"id", s.id()},
+                     {"kernel", s.kernel},
+                     {"hv", s.hv},
+                     {"config", s.config},
+                     {"cmdline", s.cmdline},
+                     {"machine", s.machine},
+                     {"cpu", s.cpu},
+                     {"memory_mib", s.memory_mib},
+                     {"timeout_s", s.timeout_s},
+                     {"retries", m.retries},
+                     {"expected", issue ? nlohmann::json(to_string(issue->expect.front())) : nlohmann::json(nullptr)},
+                     {"expected_any", expected},
+                     {"expected_reason", issue ? issue->reason : ""},
+                     {"expected_link", issue ? issue->link : ""}});
+  }
+  nlohmann::json out = {{"matrix", m.path}, {"name", m.name}, {"sha256", m.sha256},
+                        {"count", cells.size()}, {"cells", std::move(cells)}};
+  std::printf("%s\n", out.dump(1).c_str());
+  return kExitOk;
+}
+
+void setup_list(CLI::App& app, int& exit_code) {
+  auto o = std::make_shared<ListOptions>();
+  CLI::App* sub = app.add_subcommand("list", "List the cells of a matrix file, with their stable ids, in run order");
+  sub->footer("Cell patterns (--only): kernel=GLOB/hv=GLOB|GLOB/cfg=GLOB, comma-separated for several.\n"
+              "Example: pvmatrix list matrix/nightly.json --only 'kernel=2.6.25/hv=rom-1.1*'");
+  sub->add_option("matrix", o->matrix, "Matrix file, e.g. matrix/nightly.json")->required();
+  sub->add_flag("--json", o->json, "Print {matrix, sha256, count, cells: [{id, kernel, hv, config, ...}]}");
+  sub->add_option("--only", o->only, "Keep only cells matching these patterns");
+  sub->add_option("--shard", o->shard, "Keep only shard K of N (K/N), as `run --shard` would");
+  sub->add_option("--root", o->root, "Repository root (default: $PVMATRIX_ROOT, else the source tree)");
+  sub->add_option("--images", o->images, "Image directory (default: $PVMATRIX_IMAGES, else build/images)");
+  sub->callback([o, &exit_code] { exit_code = run_list(*o); });
+}
+
+const Registrar registrar("list", setup_list);
+
+}  // namespace
+}  // namespace pvm::cli

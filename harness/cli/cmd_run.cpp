@@ -1,0 +1,284 @@
+// `pvmatrix run MATRIX`: the matrix run as a pipeline (lit's main.py): load the matrix ->
+// select (--only, --shard, --resume) -> resolve cells -> apply known issues while running
+// them in parallel (scheduler) -> write report.json, junit.xml, summary.md, report.html.
+// Exit 0: every cell PASS/XFAIL/SKIP/FLAKY; 1: an unexpected result; 2: usage or harness
+// error; 130 when interrupted by SIGINT (2 by SIGTERM), after writing a partial report.
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <thread>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "command.h"
+#include "known_issues.h"
+#include "launcher_factory.h"
+#include "matrix.h"
+#include "qemu_launcher.h"
+#include "result_cache.h"
+#include "run_cell.h"
+#include "run_report.h"
+#include "scheduler.h"
+#include "status_printer.h"
+#include "world.h"
+
+namespace pvm::cli {
+namespace {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+struct RunOptions {
+  std::string matrix;
+  int jobs = 0;                 ///< 0 = the launcher's suggestion, else the CPU count
+  std::string out;              ///< default out/<matrix name>
+  std::string only, shard, resume, from_cells;
+  int retries = -1;             ///< -1 = the matrix's
+  double timeout_s = 0;         ///< 0 = the matrix's
+  std::string backend = "qemu";
+  std::string qemu;
+  std::vector<std::string> connect;
+  std::string root, images;
+  bool dry_run = false;
+  bool cache = false;
+};
+
+/// This process's argv, for the report's metadata (Linux: /proc/self/cmdline).
+std::vector<std::string> own_argv() {
+  std::ifstream in("/proc/self/cmdline", std::ios::binary);
+  std::vector<std::string> argv;
+  std::string arg;
+  while (std::getline(in, arg, '\0')) argv.push_back(arg);
+  return argv;
+}
+
+std::atomic<int> g_interrupt{0};
+extern "C" void on_signal(int signo) { g_interrupt.store(signo); }
+
+void install_signal_handlers() {
+  struct sigaction sa {};
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+}
+
+/// logs/<kernel>/<hv>/<cfg>.log (attempts after the first: <cfg>.attempt<N>.log).
+std::string log_field(const CellSpec& s, int attempt) {
+  std::string name = attempt > 1 ? fmt::format("{}.attempt{}.log", s.config, attempt) : s.config + ".log";
+  return "logs/" + s.kernel + "/" + s.hv + "/" + name;
+}
+
+json axes_of(const Matrix& m) {
+  json configs = json::array();
+  for (const MatrixConfig& c : m.configs) {
+    json j = {{"name", c.name}, {"cmdline", c.cmdline}};
+    if (c.memory_mib) j["memory_mib"] = *c.memory_mib;
+    if (c.machine) j["machine"] = *c.machine;
+    configs.push_back(std::move(j));
+  }
+  return {{"kernels", m.kernels}, {"hypervisors", m.hypervisors}, {"configs", configs}};
+}
+
+/// A dry run's "boot": nothing is started; the cell is SKIP (checks matrix, scheduler, reports).
+CellResult dry_boot(const CellSpec& spec) {
+  CellResult r;
+  r.spec = spec;
+  r.status = r.outcome = Status::Skip;
+  r.reason = "dry run: not booted";
+  r.attempts.push_back({Status::Skip, 0, std::nullopt, std::nullopt, r.reason});
+  r.backend = "dry-run";
+  return r;
+}
+
+/// Cell objects by id from a JSON-lines file (the pytest driver's --from-cells).
+bool read_cells_jsonl(const std::string& path, std::map<std::string, json>* out, std::string* err) {
+  std::ifstream in(path);
+  if (!in) return *err = "cannot read " + path, false;
+  std::string line;
+  for (int n = 1; std::getline(in, line); ++n) {
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    try {
+      json c = json::parse(line);
+      CellResult check;
+      from_json(c, check);  // strict: a malformed cell object is an error here, not in a report
+      (*out)[c.at("id").get<std::string>()] = std::move(c);
+    } catch (const std::exception& e) {
+      *err = fmt::format("{}:{}: not a cell object: {}", path, n, e.what());
+      return false;
+    }
+  }
+  return true;
+}
+
+int run_run(RunOptions o) {
+  auto fail = [](const std::string& message) {
+    std::fprintf(stderr, "pvmatrix run: %s\n", message.c_str());
+    return kExitUsage;
+  };
+  std::string err;
+  // Parse, discover, filter.
+  std::string root = resolve_root(o.root);
+  auto world = World::load(root, resolve_images(o.images), &err);
+  if (!world) return fail(err);
+  Matrix m;
+  if (!load_matrix(o.matrix, universe_of(*world), &m, &err)) return fail(err);
+  if (!o.only.empty() && !apply_only(o.only, &m, &err)) return fail(err);
+  if (!o.shard.empty()) {
+    auto shard = parse_shard(o.shard, &err);
+    if (!shard) return fail(err);
+    apply_shard(*shard, &m);
+    if (m.cells.empty()) return fail(fmt::format("--shard {} of {} holds no cell", o.shard, o.matrix));
+  }
+  if (o.retries >= 0) m.retries = o.retries;
+  if (o.timeout_s > 0) m.timeout_s = o.timeout_s;
+  KnownIssues known;
+  for (const std::string& f : m.known_issue_files)
+    if (!known.load(f, &err)) return fail(err);
+  std::vector<CellSpec> specs;
+  if (!make_cell_specs(m, *world, &specs, &err)) return fail(err);
+  if (o.out.empty()) o.out = o.resume.empty() ? "out/" + m.name : o.resume;
+
+  // Cells already done: --resume keeps them, --from-cells provides them all.
+  std::map<std::string, json> kept;
+  if (!o.resume.empty()) {
+    json old;
+    if (!read_report(o.resume + "/report.json", &old, &err)) return fail(err);
+    const json& meta = old.value("meta", json::object());
+    if (meta.contains("matrix") && meta["matrix"].value("sha256", "") != m.sha256)
+      return fail(fmt::format("--resume {}: that run used a different matrix file (sha256 differs)", o.resume));
+    for (const json& c : old.at("cells")) kept[c.at("id").get<std::string>()] = c;
+  }
+  if (!o.from_cells.empty() && !read_cells_jsonl(o.from_cells, &kept, &err)) return fail(err);
+  std::vector<CellSpec> todo;
+  for (const CellSpec& s : specs)
+    if (!kept.count(s.id()) && o.from_cells.empty()) todo.push_back(s);
+
+  // Launch.
+  LauncherOptions lo;
+  lo.backend = o.backend;
+  lo.qemu_binary = o.qemu;
+  lo.connect = o.connect;
+  std::unique_ptr<Launcher> launcher;
+  if (!o.dry_run && !todo.empty()) {
+    launcher = make_launcher(lo, &err);
+    if (!launcher) return fail(err);
+  }
+  std::unique_ptr<ResultCache> cache;
+  std::unique_ptr<CachingLauncher> cached;
+  if (launcher && o.cache) {
+    cache = std::make_unique<ResultCache>(default_cache_dir());
+    cached = std::make_unique<CachingLauncher>(*launcher, *cache);
+  }
+  Launcher* boot_with = cached ? static_cast<Launcher*>(cached.get()) : launcher.get();
+  int jobs = o.jobs;
+  if (jobs <= 0 && launcher) jobs = static_cast<int>(suggested_jobs(*launcher));
+  if (jobs <= 0) jobs = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+
+  RunMetaInputs mi;
+  mi.root = root;
+  mi.qemu_binary = o.qemu.empty() ? kDefaultQemu : o.qemu;
+  mi.matrix_path = m.path;
+  mi.matrix_name = m.name;
+  mi.matrix_sha256 = m.sha256;
+  mi.argv = own_argv();
+  mi.parallelism = jobs;
+  mi.backend = o.dry_run ? "dry-run" : o.backend;
+  mi.only = o.only;
+  mi.shard = o.shard;
+  mi.retries = m.retries;
+  mi.timeout_s = m.timeout_s;
+  json meta = collect_run_meta(mi);
+  std::error_code ec;
+  fs::create_directories(o.out + "/logs", ec);
+  if (ec) return fail(fmt::format("cannot create {}/logs: {}", o.out, ec.message()));
+
+  install_signal_handlers();
+  StatusPrinter printer(stdout, detect_line_mode(stdout));
+  SchedulerOptions so;
+  so.parallelism = jobs;
+  so.retries = m.retries;
+  so.known_issues = &known;
+  so.interrupt = &g_interrupt;
+  so.on_interrupt = [&] {
+    if (launcher) launcher->kill_all();
+  };
+  const std::string out_dir = o.out;
+  BootOnce boot = [&](const CellSpec& spec, int attempt) {
+    if (o.dry_run) return dry_boot(spec);
+    RunCellOptions ro;
+    ro.log_field = log_field(spec, attempt);
+    ro.log_file = out_dir + "/" + ro.log_field;
+    return run_cell(*boot_with, spec, ro);
+  };
+  ScheduledRun run = run_cells(todo, boot, printer, so);
+
+  // Report: every cell of the selection that has a result, in matrix order.
+  std::map<std::string, json> fresh;
+  for (auto& r : run.results)
+    if (r) fresh[r->spec.id()] = json(*r);
+  json cells = json::array();
+  for (const CellSpec& s : specs) {
+    if (auto it = fresh.find(s.id()); it != fresh.end()) cells.push_back(std::move(it->second));
+    else if (auto k = kept.find(s.id()); k != kept.end()) cells.push_back(k->second);
+  }
+  const bool complete = cells.size() == specs.size() && run.interrupted_by == 0;
+  finish_run_meta(&meta);
+  if (!o.resume.empty()) meta["resumed_from"] = o.resume + "/report.json";
+  json report = make_report(std::move(meta), axes_of(m), std::move(cells), complete);
+  if (!write_reports(report, o.out, default_report_writers(), &err)) return fail(err);
+
+  // One line of counts, then the exit status.
+  std::string counts;
+  for (const auto& [status, n] : report["summary"]["by_status"].items())
+    if (n.get<int>() > 0) counts += fmt::format("{}{} {}", counts.empty() ? "" : ", ", n.get<int>(), status);
+  std::printf("pvmatrix: %zu/%zu cells%s: %s -> %s/report.json\n", report["cells"].size(), specs.size(),
+              complete ? "" : " (partial)", counts.c_str(), o.out.c_str());
+  if (cache) std::printf("pvmatrix: cache: %zu hits, %zu boots\n", cached->hits(), cached->boots());
+  if (run.interrupted_by == SIGINT) return 130;
+  if (run.interrupted_by != 0) return kExitUsage;
+  return report["summary"]["unexpected"].get<int>() > 0 ? kExitFailure : kExitOk;
+}
+
+void setup_run(CLI::App& app, int& exit_code) {
+  auto o = std::make_shared<RunOptions>();
+  CLI::App* sub = app.add_subcommand("run", "Boot every cell of a matrix in parallel and write the reports");
+  sub->footer(
+      "Writes OUT/report.json, junit.xml, summary.md, report.html and OUT/logs/<kernel>/<hv>/<cfg>.log.\n"
+      "Exit status: 0 every cell PASS/XFAIL/SKIP/FLAKY, 1 an unexpected result, 2 usage or harness error,\n"
+      "130 interrupted (a partial report is written, \"complete\": false; continue with --resume OUT).\n"
+      "Cell patterns (--only): kernel=GLOB/hv=GLOB|GLOB/cfg=GLOB, comma-separated for several.\n"
+      "Example: pvmatrix run matrix/nightly.json -j 4 --only 'kernel=2.6.25'");
+  sub->add_option("matrix", o->matrix, "Matrix file, e.g. matrix/nightly.json")->required();
+  sub->add_option("-j,--jobs", o->jobs, "Boots at once (default: the number of cores)")->check(CLI::PositiveNumber);
+  sub->add_option("--out", o->out, "Output directory (default: out/<matrix name>)");
+  sub->add_option("--only", o->only, "Run only cells matching these patterns");
+  sub->add_option("--shard", o->shard, "Run shard K of N (K/N): cell i belongs to shard (i mod N)+1");
+  sub->add_option("--retries", o->retries, "Extra attempts after an unexpected failure (default: the matrix's)")
+      ->check(CLI::Range(0, 10));
+  sub->add_option("--timeout", o->timeout_s, "Seconds per attempt (default: the matrix's)")
+      ->check(CLI::PositiveNumber);
+  sub->add_option("--resume", o->resume, "Boot only the cells missing from DIR/report.json; keep the others");
+  sub->add_option("--from-cells", o->from_cells,
+                  "Boot nothing: report the cell objects of this JSON-lines file (the pytest driver)");
+  sub->add_option("--backend", o->backend, "qemu or libvirt")->capture_default_str();
+  sub->add_option("--qemu", o->qemu, std::string("QEMU binary (default ") + kDefaultQemu + ")");
+  sub->add_option("--connect", o->connect, "libvirt connection URI[,jobs=N] (with --backend libvirt)");
+  sub->add_flag("--cache", o->cache, "Answer boots whose inputs are unchanged from the result cache");
+  sub->add_flag("--dry-run", o->dry_run, "Boot nothing: every cell is SKIP (checks the matrix and the reports)");
+  sub->add_option("--root", o->root, "Repository root (default: $PVMATRIX_ROOT, else the source tree)");
+  sub->add_option("--images", o->images, "Image directory (default: $PVMATRIX_IMAGES, else build/images)");
+  sub->get_option("--resume")->excludes("--from-cells");
+  sub->callback([o, &exit_code] { exit_code = run_run(*o); });
+}
+
+const Registrar registrar("run", setup_run);
+
+}  // namespace
+}  // namespace pvm::cli

@@ -1,0 +1,190 @@
+// junit.xml for CI: one <testsuite> per kernel (classname "kernel-<release>"), one
+// <testcase> per cell named "hv=<version>/cfg=<config>". FAIL/CRASH/HANG/XPASS are
+// <failure>, ERROR is <error> (infrastructure), SKIP and XFAIL are <skipped>, FLAKY passes
+// with a property. Guest text is untrusted: it is escaped and made valid XML 1.0.
+#include <map>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "run_report.h"
+
+namespace pvm {
+using nlohmann::json;
+
+namespace {
+
+/// Appends the UTF-8 of code point `cp`.
+void put_utf8(std::string* out, uint32_t cp) {
+  if (cp < 0x80) {
+    *out += static_cast<char>(cp);
+  } else if (cp < 0x800) {
+    *out += static_cast<char>(0xC0 | (cp >> 6));
+    *out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else if (cp < 0x10000) {
+    *out += static_cast<char>(0xE0 | (cp >> 12));
+    *out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    *out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else {
+    *out += static_cast<char>(0xF0 | (cp >> 18));
+    *out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+    *out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    *out += static_cast<char>(0x80 | (cp & 0x3F));
+  }
+}
+
+/// XML-escaped text, valid in XML 1.0: invalid UTF-8 and forbidden characters (controls
+/// other than tab/newline/CR, U+FFFE/U+FFFF, surrogates) become U+FFFD.
+std::string xml(const std::string& s) {
+  std::string out;
+  out.reserve(s.size());
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const size_t n = s.size();
+  for (size_t i = 0; i < n;) {
+    uint32_t cp = 0;
+    size_t len = 0;
+    unsigned char c = p[i];
+    if (c < 0x80) { cp = c; len = 1; }
+    else if ((c & 0xE0) == 0xC0) { cp = c & 0x1F; len = 2; }
+    else if ((c & 0xF0) == 0xE0) { cp = c & 0x0F; len = 3; }
+    else if ((c & 0xF8) == 0xF0) { cp = c & 0x07; len = 4; }
+    bool ok = len > 0 && i + len <= n;
+    for (size_t k = 1; ok && k < len; ++k) {
+      if ((p[i + k] & 0xC0) != 0x80) ok = false;
+      else cp = (cp << 6) | (p[i + k] & 0x3F);
+    }
+    static constexpr uint32_t kMin[5] = {0, 0, 0x80, 0x800, 0x10000};
+    if (ok && (cp < kMin[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))) ok = false;
+    if (ok && ((cp < 0x20 && cp != '\t' && cp != '\n' && cp != '\r') || cp == 0xFFFE || cp == 0xFFFF)) ok = false;
+    if (!ok) {
+      out += "\xEF\xBF\xBD";
+      i += 1;
+      continue;
+    }
+    switch (cp) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&apos;"; break;
+      case '\r': out += "&#13;"; break;
+      default: put_utf8(&out, cp);
+    }
+    i += len;
+  }
+  return out;
+}
+
+std::string str(const json& c, const char* key) {
+  return c.contains(key) && c[key].is_string() ? c[key].get<std::string>() : "";
+}
+
+std::string seconds(const json& c) {
+  uint64_t ms = c.contains("duration_ms") && c["duration_ms"].is_number() ? c["duration_ms"].get<uint64_t>() : 0;
+  return fmt::format("{:.3f}", ms / 1000.0);
+}
+
+std::string binding_text(const json& c) {
+  std::string s;
+  if (c.contains("binding") && c["binding"].is_object())
+    for (const auto& [group, where] : c["binding"].items())
+      s += (s.empty() ? "" : ",") + group + "=" + (where.is_string() ? where.get<std::string>() : where.dump());
+  return s;
+}
+
+std::string testcase(const json& c) {
+  const std::string status = str(c, "status");
+  std::string x = fmt::format("    <testcase classname=\"{}\" name=\"{}\" time=\"{}\">\n",
+                              xml("kernel-" + str(c, "kernel")), xml("hv=" + str(c, "hv") + "/cfg=" + str(c, "config")),
+                              seconds(c));
+  x += "      <properties>\n";
+  auto prop = [&](const std::string& name, const std::string& value) {
+    x += fmt::format("        <property name=\"{}\" value=\"{}\"/>\n", xml(name), xml(value));
+  };
+  prop("id", str(c, "id"));
+  prop("status", status);
+  prop("outcome", str(c, "outcome"));
+  prop("attempts", std::to_string(c.contains("attempts") ? c["attempts"].size() : 0));
+  prop("binding", binding_text(c));
+  prop("stage", str(c, "stage"));
+  if (c.contains("expected") && c["expected"].is_string()) {
+    prop("expected", c["expected"].get<std::string>());
+    prop("expected_reason", str(c, "expected_reason"));
+    if (!str(c, "expected_link").empty()) prop("expected_link", str(c, "expected_link"));
+  }
+  prop("log", str(c, "log"));
+  x += "      </properties>\n";
+  const std::string reason = str(c, "reason");
+  const std::string body = xml(reason + "\n\n" + str(c, "evidence"));
+  if (status == "FAIL" || status == "CRASH" || status == "HANG" || status == "XPASS") {
+    x += fmt::format("      <failure type=\"{}\" message=\"{}\">{}</failure>\n", xml(status), xml(reason), body);
+  } else if (status == "ERROR") {
+    x += fmt::format("      <error type=\"ERROR\" message=\"{}\">{}</error>\n", xml(reason), body);
+  } else if (status == "SKIP") {
+    x += fmt::format("      <skipped message=\"{}\"/>\n", xml(reason));
+  } else if (status == "XFAIL") {
+    x += fmt::format("      <skipped type=\"XFAIL\" message=\"{}\"/>\n",
+                     xml("expected failure: " + str(c, "expected_reason")));
+  }
+  std::string out = "log: " + str(c, "log") + "\nreproduce: " + str(c, "reproduce") + "\n";
+  if (status == "FLAKY") out = "FLAKY: " + reason + "\n" + out;
+  x += "      <system-out>" + xml(out) + "</system-out>\n";
+  x += "    </testcase>\n";
+  return x;
+}
+
+struct Counts {
+  size_t tests = 0, failures = 0, errors = 0, skipped = 0;
+  uint64_t ms = 0;
+  void add(const json& c) {
+    const std::string s = str(c, "status");
+    ++tests;
+    if (s == "FAIL" || s == "CRASH" || s == "HANG" || s == "XPASS") ++failures;
+    if (s == "ERROR") ++errors;
+    if (s == "SKIP" || s == "XFAIL") ++skipped;
+    if (c.contains("duration_ms") && c["duration_ms"].is_number()) ms += c["duration_ms"].get<uint64_t>();
+  }
+  std::string attrs() const {
+    return fmt::format("tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" time=\"{:.3f}\"", tests, failures,
+                       errors, skipped, ms / 1000.0);
+  }
+};
+
+class JunitReport : public ReportWriter {
+ public:
+  std::string file_name() const override { return "junit.xml"; }
+  bool render(const json& report, std::string* out, std::string* /*err*/) const override {
+    // Suites in the order kernels first appear (the matrix order).
+    std::vector<std::string> kernels;
+    std::map<std::string, std::vector<const json*>> by_kernel;
+    Counts all;
+    for (const json& c : report.at("cells")) {
+      std::string k = str(c, "kernel");
+      if (!by_kernel.count(k)) kernels.push_back(k);
+      by_kernel[k].push_back(&c);
+      all.add(c);
+    }
+    std::string x = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
+    x += fmt::format("<testsuites name=\"pvmatrix\" {}>\n", all.attrs());
+    for (const std::string& k : kernels) {
+      Counts n;
+      std::string cases;
+      for (const json* c : by_kernel[k]) {
+        n.add(*c);
+        cases += testcase(*c);
+      }
+      x += fmt::format("  <testsuite name=\"{}\" {}>\n", xml("kernel=" + k), n.attrs());
+      x += cases;
+      x += "  </testsuite>\n";
+    }
+    x += "</testsuites>\n";
+    *out = std::move(x);
+    return true;
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<ReportWriter> make_junit_report() { return std::make_unique<JunitReport>(); }
+
+}  // namespace pvm

@@ -1,0 +1,308 @@
+#include "run_report.h"
+
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <libvirt/libvirt.h>
+#include <nlohmann/json.hpp>
+
+#include "atomic_file.h"
+#include "cell.h"
+#include "html_report.h"
+
+namespace pvm {
+using nlohmann::json;
+
+namespace {
+
+constexpr std::array kAllStatuses{Status::Pass,  Status::Fail,  Status::Crash, Status::Hang, Status::Error,
+                                  Status::Skip,  Status::Xfail, Status::Xpass, Status::Flaky};
+
+/// First line of a command's stdout ("" if it cannot run). Arguments are fixed strings.
+std::string first_line_of(const std::string& command) {
+  std::FILE* p = popen((command + " 2>/dev/null").c_str(), "r");
+  if (!p) return "";
+  std::array<char, 512> buf{};
+  std::string line;
+  if (std::fgets(buf.data(), buf.size(), p)) line = buf.data();
+  while (std::fgets(buf.data(), buf.size(), p)) {}
+  pclose(p);
+  while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.pop_back();
+  return line;
+}
+
+std::string shell_arg(const std::string& s) {
+  std::string q = "'";
+  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+json git_info(const std::string& root) {
+  std::string rev = first_line_of("git -C " + shell_arg(root) + " rev-parse HEAD");
+  if (rev.empty()) return json{{"revision", nullptr}, {"dirty", nullptr}};
+  std::string dirty = first_line_of("git -C " + shell_arg(root) + " status --porcelain --untracked-files=no");
+  return json{{"revision", rev}, {"dirty", !dirty.empty()}};
+}
+
+std::string libvirt_version() {
+  unsigned long v = 0;
+  if (virGetVersion(&v, nullptr, nullptr) != 0) return "";
+  return fmt::format("{}.{}.{}", v / 1000000, (v / 1000) % 1000, v % 1000);
+}
+
+int64_t epoch_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+std::string utc_now_iso8601() {
+  std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+json collect_run_meta(const RunMetaInputs& in) {
+  char host[256] = {};
+  gethostname(host, sizeof host - 1);
+  utsname u{};
+  uname(&u);
+  std::string qemu = first_line_of(shell_arg(in.qemu_binary.empty() ? "qemu-system-i386" : in.qemu_binary) + " --version");
+  std::string lv = libvirt_version();
+  return json{
+      {"tool", "pvmatrix"},
+      {"host", host},
+      {"os", fmt::format("{} {} {}", u.sysname, u.release, u.machine)},
+      {"qemu_version", qemu.empty() ? json(nullptr) : json(qemu)},
+      {"libvirt_version", lv.empty() ? json(nullptr) : json(lv)},
+      {"git", git_info(in.root)},
+      {"matrix", {{"path", in.matrix_path}, {"name", in.matrix_name}, {"sha256", in.matrix_sha256}}},
+      {"argv", in.argv},
+      {"backend", in.backend},
+      {"parallelism", in.parallelism},
+      {"retries", in.retries},
+      {"timeout_s", in.timeout_s},
+      {"only", in.only.empty() ? json(nullptr) : json(in.only)},
+      {"shard", in.shard.empty() ? json(nullptr) : json(in.shard)},
+      {"started_at", utc_now_iso8601()},
+      {"started_at_ms", epoch_ms()},
+      {"ended_at", nullptr},
+      {"duration_ms", nullptr},
+  };
+}
+
+void finish_run_meta(json* meta) {
+  (*meta)["ended_at"] = utc_now_iso8601();
+  if (meta->contains("started_at_ms") && (*meta)["started_at_ms"].is_number())
+    (*meta)["duration_ms"] = epoch_ms() - (*meta)["started_at_ms"].get<int64_t>();
+}
+
+json summarize_cells(const json& cells) {
+  json by_status = json::object();
+  for (Status s : kAllStatuses) by_status[to_string(s)] = 0;
+  json by_kernel = json::object();
+  json by_hv = json::object();
+  int unexpected = 0;
+  for (const json& c : cells) {
+    std::string st = c.at("status").get<std::string>();
+    by_status[st] = by_status.value(st, 0) + 1;
+    json& k = by_kernel[c.at("kernel").get<std::string>()];
+    k[st] = k.value(st, 0) + 1;
+    json& h = by_hv[c.at("hv").get<std::string>()];
+    h[st] = h.value(st, 0) + 1;
+    auto s = status_from_string(st);
+    if (!s || is_unexpected_failure(*s)) ++unexpected;
+  }
+  return json{{"total", cells.size()},
+              {"unexpected", unexpected},
+              {"by_status", by_status},
+              {"by_kernel", by_kernel},
+              {"by_hv", by_hv}};
+}
+
+void sort_cells_by_axes(const json& axes, json* cells) {
+  auto index_of = [](const json& list, const std::string& name, bool named) {
+    for (size_t i = 0; i < list.size(); ++i)
+      if ((named ? list[i].at("name") : list[i]).get<std::string>() == name) return i;
+    return list.size();
+  };
+  std::stable_sort(cells->begin(), cells->end(), [&](const json& a, const json& b) {
+    auto key = [&](const json& c) {
+      return std::tuple{index_of(axes.at("kernels"), c.at("kernel").get<std::string>(), false),
+                        index_of(axes.at("hypervisors"), c.at("hv").get<std::string>(), false),
+                        index_of(axes.at("configs"), c.at("config").get<std::string>(), true),
+                        c.at("id").get<std::string>()};
+    };
+    return key(a) < key(b);
+  });
+}
+
+json make_report(json meta, json axes, json cells, bool complete) {
+  json summary = summarize_cells(cells);
+  return json{{"schema", kReportSchema},
+              {"schema_version", kReportSchemaVersion},
+              {"complete", complete},
+              {"meta", std::move(meta)},
+              {"axes", std::move(axes)},
+              {"summary", std::move(summary)},
+              {"verdicts", nullptr},
+              {"cells", std::move(cells)}};
+}
+
+bool read_report(const std::string& path, json* out, std::string* err) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return *err = "cannot read " + path, false;
+  try {
+    *out = json::parse(in);
+  } catch (const json::parse_error& e) {
+    *err = fmt::format("{}: not JSON: {}", path, e.what());
+    return false;
+  }
+  if (!out->is_object() || out->value("schema", "") != kReportSchema || !out->contains("cells") ||
+      !(*out)["cells"].is_array() || !out->contains("axes")) {
+    *err = path + ": not a pvmatrix report (expected \"schema\": \"pvmatrix-report\", axes, cells)";
+    return false;
+  }
+  if (out->value("schema_version", 0) != kReportSchemaVersion) {
+    *err = fmt::format("{}: schema_version {} (this pvmatrix reads {})", path, (*out)["schema_version"].dump(),
+                       kReportSchemaVersion);
+    return false;
+  }
+  return true;
+}
+
+bool merge_reports(const std::vector<json>& reports, const std::vector<std::string>& names, json* out,
+                   std::string* err) {
+  if (reports.empty()) return *err = "report merge: no input reports", false;
+  const json& first = reports.front();
+  auto name = [&](size_t i) { return i < names.size() ? names[i] : fmt::format("input {}", i + 1); };
+  auto field = [](const json& r, const char* a, const char* b) -> json {
+    const json& meta = r.value("meta", json::object());
+    return meta.contains(a) && meta[a].is_object() ? meta[a].value(b, json(nullptr)) : json(nullptr);
+  };
+  std::map<std::string, size_t> seen;  // cell id -> input index
+  json cells = json::array();
+  json sources = json::array();
+  bool complete = true;
+  std::string started, ended;
+  for (size_t i = 0; i < reports.size(); ++i) {
+    const json& r = reports[i];
+    if (r.value("schema_version", 0) != first.value("schema_version", 0))
+      return *err = fmt::format("report merge: {} and {} have different schema versions", name(0), name(i)), false;
+    if (field(r, "matrix", "sha256") != field(first, "matrix", "sha256"))
+      return *err = fmt::format("report merge: {} and {} ran different matrix files (sha256 {} vs {})", name(0),
+                                name(i), field(first, "matrix", "sha256").dump(), field(r, "matrix", "sha256").dump()),
+             false;
+    if (field(r, "git", "revision") != field(first, "git", "revision"))
+      return *err = fmt::format("report merge: {} and {} come from different git revisions ({} vs {})", name(0),
+                                name(i), field(first, "git", "revision").dump(), field(r, "git", "revision").dump()),
+             false;
+    if (r.at("axes") != first.at("axes"))
+      return *err = fmt::format("report merge: {} and {} have different axes", name(0), name(i)), false;
+    for (const json& c : r.at("cells")) {
+      std::string id = c.at("id").get<std::string>();
+      auto [it, inserted] = seen.emplace(id, i);
+      if (!inserted)
+        return *err = fmt::format("report merge: cell {} is in both {} and {} (conflict)", id, name(it->second),
+                                  name(i)),
+               false;
+      cells.push_back(c);
+    }
+    complete = complete && r.value("complete", false);
+    const json& meta = r.value("meta", json::object());
+    std::string s = meta.value("started_at", std::string());
+    std::string e = meta.contains("ended_at") && meta["ended_at"].is_string() ? meta["ended_at"].get<std::string>() : "";
+    if (!s.empty() && (started.empty() || s < started)) started = s;
+    if (!e.empty() && e > ended) ended = e;
+    sources.push_back({{"file", name(i)},
+                       {"host", meta.value("host", json(nullptr))},
+                       {"shard", meta.value("shard", json(nullptr))},
+                       {"complete", r.value("complete", false)},
+                       {"cells", r.at("cells").size()}});
+  }
+  json meta = first.value("meta", json::object());
+  meta["shard"] = nullptr;
+  meta["started_at"] = started.empty() ? json(nullptr) : json(started);
+  meta["ended_at"] = ended.empty() ? json(nullptr) : json(ended);
+  meta["duration_ms"] = nullptr;
+  meta["merged_from"] = sources;
+  sort_cells_by_axes(first.at("axes"), &cells);
+  *out = make_report(std::move(meta), first.at("axes"), std::move(cells), complete);
+  return true;
+}
+
+// ---------------------------------------------------------------------------------------
+// Writers
+// ---------------------------------------------------------------------------------------
+
+namespace {
+class JsonReport : public ReportWriter {
+ public:
+  std::string file_name() const override { return "report.json"; }
+  bool render(const json& report, std::string* out, std::string* err) const override {
+    try {
+      // Guest text may hold invalid UTF-8: replace it rather than fail the whole report.
+      *out = report.dump(1, ' ', false, json::error_handler_t::replace) + "\n";
+      return true;
+    } catch (const std::exception& e) {
+      *err = std::string("report.json: ") + e.what();
+      return false;
+    }
+  }
+};
+
+/// report.html: the renderer is reports/html_report.* (the HTML report's owner); this only
+/// adapts it to ReportWriter so the file is written atomically like the others.
+class HtmlReport : public ReportWriter {
+ public:
+  std::string file_name() const override { return "report.html"; }
+  bool render(const json& report, std::string* out, std::string* err) const override {
+    try {
+      *out = render_html_report(report);
+      return true;
+    } catch (const std::exception& e) {
+      *err = std::string("report.html: ") + e.what();
+      return false;
+    }
+  }
+};
+}  // namespace
+
+std::unique_ptr<ReportWriter> make_html_report() { return std::make_unique<HtmlReport>(); }
+std::unique_ptr<ReportWriter> make_json_report() { return std::make_unique<JsonReport>(); }
+
+std::vector<std::unique_ptr<ReportWriter>> default_report_writers() {
+  std::vector<std::unique_ptr<ReportWriter>> w;
+  w.push_back(make_json_report());
+  w.push_back(make_junit_report());
+  w.push_back(make_summary_report());
+  w.push_back(make_html_report());
+  return w;
+}
+
+bool write_reports(const json& report, const std::string& dir, const std::vector<std::unique_ptr<ReportWriter>>& writers,
+                   std::string* err) {
+  for (const auto& w : writers) {
+    std::string content;
+    if (!w->render(report, &content, err)) return false;
+    if (!write_file_atomically(dir + "/" + w->file_name(), content, err)) return false;
+  }
+  return true;
+}
+
+}  // namespace pvm

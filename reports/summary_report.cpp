@@ -1,0 +1,163 @@
+// summary.md for a patch review: unexpected results first, each with its reason, evidence
+// and the commands that reproduce it; then flaky and expected failures; then counts and a
+// kernel x hypervisor grid per config.
+#include <algorithm>
+#include <map>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "cell.h"
+#include "run_report.h"
+
+namespace pvm {
+using nlohmann::json;
+
+namespace {
+
+constexpr size_t kEvidenceLines = 30;
+constexpr size_t kEvidenceBytes = 4096;
+
+std::string str(const json& c, const char* key) {
+  return c.contains(key) && c[key].is_string() ? c[key].get<std::string>() : "";
+}
+
+/// Markdown inline text from untrusted text: one line, special characters escaped.
+std::string md_inline(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '\n' || c == '\r') c = ' ';
+    if (std::string_view("\\`*_{}[]<>()#+-!|").find(c) != std::string_view::npos) out += '\\';
+    out += c;
+  }
+  return out;
+}
+
+/// A fenced block that the content cannot close: the fence is longer than any backtick run.
+std::string fenced(std::string text) {
+  if (text.size() > kEvidenceBytes) text = text.substr(0, kEvidenceBytes) + "\n[... cut]";
+  std::string lines;
+  size_t count = 0, start = 0;
+  while (start < text.size() && count < kEvidenceLines) {
+    size_t nl = text.find('\n', start);
+    lines += text.substr(start, nl == std::string::npos ? std::string::npos : nl - start + 1);
+    start = nl == std::string::npos ? text.size() : nl + 1;
+    ++count;
+  }
+  if (start < text.size()) lines += "[... more in the log]\n";
+  if (!lines.empty() && lines.back() != '\n') lines += '\n';
+  size_t longest = 0, run = 0;
+  for (char c : lines) {
+    run = c == '`' ? run + 1 : 0;
+    longest = std::max(longest, run);
+  }
+  std::string fence(std::max<size_t>(3, longest + 1), '`');
+  return fence + "text\n" + lines + fence + "\n";
+}
+
+std::string shell_arg(const std::string& s) {
+  std::string q = "'";
+  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+class SummaryReport : public ReportWriter {
+ public:
+  std::string file_name() const override { return "summary.md"; }
+  bool render(const json& report, std::string* out, std::string* /*err*/) const override {
+    const json& meta = report.value("meta", json::object());
+    const json& cells = report.at("cells");
+    const json& summary = report.at("summary");
+    std::string matrix_path, matrix_name;
+    if (meta.contains("matrix") && meta["matrix"].is_object()) {
+      matrix_path = str(meta["matrix"], "path");
+      matrix_name = str(meta["matrix"], "name");
+    }
+    std::vector<const json*> unexpected, flaky, xfail;
+    for (const json& c : cells) {
+      auto s = status_from_string(str(c, "status"));
+      if (!s || is_unexpected_failure(*s)) unexpected.push_back(&c);
+      else if (*s == Status::Flaky) flaky.push_back(&c);
+      else if (*s == Status::Xfail) xfail.push_back(&c);
+    }
+
+    std::string m = fmt::format("# pvmatrix: {} — {} cells, {} unexpected\n\n", md_inline(matrix_name),
+                                cells.size(), unexpected.size());
+    if (!report.value("complete", true)) m += "**Partial run**: interrupted before every cell finished.\n\n";
+    std::string rev = meta.contains("git") && meta["git"].is_object() ? str(meta["git"], "revision") : "";
+    bool dirty = meta.contains("git") && meta["git"].is_object() && meta["git"].value("dirty", false) == true;
+    m += fmt::format("Host `{}`, {}, git `{}`{}, started {}.\n\n", md_inline(str(meta, "host")),
+                     md_inline(str(meta, "qemu_version")), rev.substr(0, 12), dirty ? " (dirty)" : "",
+                     md_inline(str(meta, "started_at")));
+
+    m += fmt::format("## Unexpected results ({})\n\n", unexpected.size());
+    if (unexpected.empty()) m += "None: every cell passed, was skipped, or failed as known.\n\n";
+    for (const json* c : unexpected) {
+      m += fmt::format("### {} `{}`\n\n", str(*c, "status"), str(*c, "id"));
+      m += md_inline(str(*c, "reason")) + "\n\n";
+      if (str(*c, "status") == "XPASS")
+        m += fmt::format("A known issue expected {}: {}. Fixed? Then remove the known issue.\n\n", str(*c, "expected"),
+                         md_inline(str(*c, "expected_reason")));
+      if (!str(*c, "evidence").empty()) m += "Evidence:\n\n" + fenced(str(*c, "evidence")) + "\n";
+      m += "Reproduce:\n\n```sh\n";
+      if (!matrix_path.empty())
+        m += fmt::format("pvmatrix run {} --only {}\n", shell_arg(matrix_path), shell_arg(str(*c, "id")));
+      if (!str(*c, "reproduce").empty()) m += str(*c, "reproduce") + "\n";
+      m += "```\n\nLog: `" + str(*c, "log") + "`\n\n";
+    }
+    if (!flaky.empty()) {
+      m += fmt::format("## Flaky ({})\n\n", flaky.size());
+      for (const json* c : flaky) m += fmt::format("- `{}`: {}\n", str(*c, "id"), md_inline(str(*c, "reason")));
+      m += "\n";
+    }
+    if (!xfail.empty()) {
+      m += fmt::format("## Known issues ({} cells, XFAIL)\n\n", xfail.size());
+      for (const json* c : xfail) {
+        m += fmt::format("- `{}`: {} — {}", str(*c, "id"), str(*c, "expected"), md_inline(str(*c, "expected_reason")));
+        if (!str(*c, "expected_link").empty()) m += " (" + md_inline(str(*c, "expected_link")) + ")";
+        m += "\n";
+      }
+      m += "\n";
+    }
+
+    m += "## Counts\n\n| status | cells |\n|---|---|\n";
+    for (const auto& [status, n] : summary.at("by_status").items())
+      if (n.get<int>() > 0) m += fmt::format("| {} | {} |\n", status, n.get<int>());
+    m += "\n";
+
+    // Grid per config: kernel rows x hypervisor columns.
+    const json& axes = report.at("axes");
+    std::map<std::string, std::string> status_of;
+    for (const json& c : cells) status_of[str(c, "id")] = str(c, "status");
+    for (const json& cfg : axes.at("configs")) {
+      std::string name = str(cfg, "name");
+      std::string grid = fmt::format("### cfg={}{}\n\n| kernel |", name,
+                                     str(cfg, "cmdline").empty() ? "" : " (`" + str(cfg, "cmdline") + "`)");
+      std::string rule = "|---|";
+      for (const json& hv : axes.at("hypervisors")) {
+        grid += " " + hv.get<std::string>() + " |";
+        rule += "---|";
+      }
+      grid += "\n" + rule + "\n";
+      bool any = false;
+      for (const json& k : axes.at("kernels")) {
+        grid += "| " + k.get<std::string>() + " |";
+        for (const json& hv : axes.at("hypervisors")) {
+          auto it = status_of.find("kernel=" + k.get<std::string>() + "/hv=" + hv.get<std::string>() + "/cfg=" + name);
+          any = any || it != status_of.end();
+          grid += " " + (it == status_of.end() ? std::string("·") : it->second) + " |";
+        }
+        grid += "\n";
+      }
+      if (any) m += grid + "\n";
+    }
+    *out = std::move(m);
+    return true;
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<ReportWriter> make_summary_report() { return std::make_unique<SummaryReport>(); }
+
+}  // namespace pvm
