@@ -110,6 +110,7 @@ struct Run {
   std::condition_variable cv;
   bool stopped = false;      ///< libvirt says the domain stopped
   bool interrupted = false;  ///< kill_all() destroyed it
+  std::string resume_failure;  ///< why the paused domain could not be resumed
 };
 
 }  // namespace
@@ -121,7 +122,6 @@ struct LibvirtLauncher::Impl {
   int callback_id = -1;
   bool killed = false;
   std::map<std::string, std::shared_ptr<Run>> runs;  ///< by domain name
-  std::atomic<unsigned> counter{0};
 
   // A boot returns as soon as it has its answer; the domain is retired by a thread of its
   // own. A guest that shut itself down is left to libvirt (destroying a domain whose QEMU
@@ -246,7 +246,9 @@ BootOutcome LibvirtLauncher::boot(const CellSpec& spec) {
     return std::move(out);
   };
 
-  const std::string name = fmt::format("pvm-{}-{}", ::getpid(), ++impl_->counter);
+  // Unique per process, across every launcher of a pool (names also key cgroups and logs).
+  static std::atomic<unsigned> counter{0};
+  const std::string name = fmt::format("pvm-{}-{}", ::getpid(), ++counter);
   const std::filesystem::path dir = options_.work_dir;
   const std::string serial_path = (dir / (name + ".serial")).string();
   const std::string xml_path = (dir / (name + ".xml")).string();
@@ -300,34 +302,45 @@ BootOutcome LibvirtLauncher::boot(const CellSpec& spec) {
     virConnectClose(conn);
     return finish();
   }
-  if (virDomainResume(dom) < 0) {
-    const std::string why = last_error();
-    int state = 0;
-    if (virDomainGetState(dom, &state, nullptr, 0) == 0 && state == VIR_DOMAIN_PAUSED) {
-      out.start_error = fmt::format("libvirt {}: cannot resume domain {}: {}", options_.uri, name, why);
-      virDomainDestroy(dom);
-      virDomainFree(dom);
-      unregister();
-      virConnectClose(conn);
-      return finish();
+  // Resumed from a thread of its own: when the guest stops within microseconds of `cont`,
+  // the resume call only returns once libvirt has seen QEMU reaped (seconds here).
+  virDomainRef(dom);
+  std::thread([dom, run] {
+    std::string failure;
+    if (virDomainResume(dom) < 0) {
+      const std::string why = last_error();
+      int state = 0;
+      if (virDomainGetState(dom, &state, nullptr, 0) == 0 && state == VIR_DOMAIN_PAUSED) failure = why;
     }
-  }
+    virDomainFree(dom);
+    std::lock_guard lock(run->mu);
+    run->resume_failure = failure;
+    run->cv.notify_all();
+  }).detach();
   out.started = true;
 
-  const auto deadline = t0 + std::chrono::duration_cast<Clock::duration>(
-                                 std::chrono::duration<double>(spec.timeout_s));
+  // The budget starts with the guest, not with the daemon (a fresh daemon probes QEMU first).
+  const auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                           std::chrono::duration<double>(spec.timeout_s));
   const auto grace = std::chrono::duration<double>(options_.done_grace_s);
   auto last_growth = Clock::now();
   auto next_state_poll = Clock::now() + std::chrono::milliseconds(500);
   bool stopped = false;
   for (;;) {
     bool interrupted;
+    std::string resume_failure;
     {
       std::unique_lock lock(run->mu);
       run->cv.wait_for(lock, std::chrono::milliseconds(10),
-                       [&] { return run->stopped || run->interrupted; });
+                       [&] { return run->stopped || run->interrupted || !run->resume_failure.empty(); });
       stopped = run->stopped;
       interrupted = run->interrupted;
+      resume_failure = run->resume_failure;
+    }
+    if (!resume_failure.empty()) {
+      out.started = false;
+      out.start_error = fmt::format("libvirt {}: cannot resume domain {}: {}", options_.uri, name, resume_failure);
+      break;
     }
     const auto now = Clock::now();
     if (tail.poll(out)) last_growth = now;
@@ -360,7 +373,7 @@ BootOutcome LibvirtLauncher::boot(const CellSpec& spec) {
         "libvirt host at the same path\n", serial_path);
   // After a final record the guest normally stops by itself at once: it gets until the
   // cell's deadline to do so. On a timeout or interrupt it is destroyed now.
-  const bool ended_early = !stopped && !out.timed_out && !out.interrupted;
+  const bool ended_early = !stopped && !out.timed_out && !out.interrupted && out.started;
   if (stopped) {
     virDomainFree(dom);
     unregister();
