@@ -5,8 +5,8 @@
 The plugin is thin (STYLE.md "pytest plugins"); every decision is the C++ core's:
 
     collect   `pvmatrix list MATRIX --json`                      -> one CellItem per cell
-    run       `pvmatrix cell --matrix MATRIX --id ID --out DIR --json` -> the DESIGN §6 cell
-              object, with the matrix's timeout, retries and known issues applied by the core
+    run       `pvmatrix run MATRIX --only ID --out DIR/.cells/ID` -> that report's one cell
+              object: booted as `pvmatrix run` boots it (timeout, retries, known issues)
     report    `pvmatrix run MATRIX --from-cells CELLS.jsonl --out DIR`
               -> report.json / report.html / junit.xml / summary.md, as `pvmatrix run` writes them
 
@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 import shlex
+import shutil
 import signal
 import subprocess
 from pathlib import Path
@@ -144,12 +145,27 @@ class MatrixDriver:
         return cells
 
     def run_cell(self, cell_id: str) -> Dict[str, Any]:
-        # --out: the serial log lands where `pvmatrix run --out` puts it, named the same way.
-        proc = self.core("cell", "--matrix", str(self.matrix), "--id", cell_id, "--out", str(self.out),
-                         "--backend", self.backend, "--json")
-        cell = _parse_json(proc)
-        if not isinstance(cell, dict) or cell.get("id") != cell_id or "status" not in cell:
-            raise CoreError(f"`{shlex.join(proc.args)}` printed no cell object for {cell_id}")
+        """Boots one cell exactly as `pvmatrix run` boots it (timeout, retries, known issues),
+        in a directory of its own (xdist workers run cells side by side), and returns its
+        cell object. Its serial logs then move beside the session's report, where the cell
+        object says they are."""
+        work = self.out / ".cells" / cell_id  # ids are kernel=K/hv=V/cfg=C: a tree, not a name
+        shutil.rmtree(work, ignore_errors=True)
+        proc = self.core("run", str(self.matrix), "--only", cell_id, "--out", str(work), "--jobs", "1",
+                         "--backend", self.backend)
+        try:
+            cells = json.loads((work / "report.json").read_text(encoding="utf-8"))["cells"]
+            cell = next(c for c in cells if c.get("id") == cell_id and "status" in c)
+        except (OSError, ValueError, KeyError, TypeError, StopIteration):
+            err = proc.stderr.strip() or "(no output on stderr)"
+            raise CoreError(f"`{shlex.join(proc.args)}` exited {proc.returncode} without a report "
+                            f"holding {cell_id}:\n{err}") from None
+        for log in sorted((work / "logs").rglob("*")):
+            if log.is_file():
+                dest = self.out / log.relative_to(work)
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                log.replace(dest)
+        shutil.rmtree(work, ignore_errors=True)
         return cell
 
     def write_reports(self) -> None:
@@ -159,7 +175,8 @@ class MatrixDriver:
         tmp = cells_file.with_suffix(".jsonl.tmp")
         tmp.write_text("".join(text + "\n" for text in self.cells.values()), encoding="utf-8")
         tmp.replace(cells_file)
-        proc = self.core("run", str(self.matrix), "--from-cells", str(cells_file), "--out", str(self.out))
+        proc = self.core("run", str(self.matrix), "--from-cells", str(cells_file), "--out", str(self.out),
+                         "--backend", self.backend)
         if proc.returncode not in (0, 1):  # 1 = the report holds unexpected failures
             self.report_failed = True
             self.summary_lines.append(
@@ -196,6 +213,7 @@ class MatrixDriver:
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         if self.is_worker or not self.cells or self.config.option.collectonly:
             return
+        shutil.rmtree(self.out / ".cells", ignore_errors=True)
         try:
             self.write_reports()
         except CoreError as e:

@@ -54,7 +54,7 @@ def driver(pytester, monkeypatch):
             """Ids the fake core booted, in call order."""
             log = pytester.path / "calls.jsonl"
             calls = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
-            return [c[c.index("--id") + 1] for c in calls if c[0] == "cell"]
+            return [c[c.index("--only") + 1] for c in calls if "--only" in c]
 
         def report(self, out="out/pytest"):
             return json.loads((pytester.path / out / "report.json").read_text())
@@ -176,15 +176,22 @@ def test_session_end_hands_the_cells_to_the_core(driver):
     assert sorted(ids) == sorted(["kernel=2.6.22/hv=rom-1.13/cfg=default",
                                   "kernel=2.6.21/hv=rom-1.13/cfg=default",
                                   "kernel=2.6.20/hv=rom-1.13/cfg=default"])
-    assert [c["status"] for c in driver.report("rep")["cells"]] == ["HANG", "ERROR", "SKIP"]
+    report = driver.report("rep")
+    assert [c["status"] for c in report["cells"]] == ["HANG", "ERROR", "SKIP"]
+    # The serial logs sit where the cell objects say, beside the report; no work dirs are left.
+    for cell in report["cells"]:
+        assert (driver.path / "rep" / cell["log"]).read_text() == f"serial log of {cell['id']}\n"
+    assert sorted(p.name for p in (driver.path / "rep").iterdir()) == ["cells.jsonl", "logs", "report.json"]
 
 
 def test_a_core_without_an_answer_is_an_error_not_a_failure(driver):
-    driver.matrix([{"kernel": "2.6.25", "hv": "rom-1.12", "status": "NO_JSON"}])
+    driver.matrix([{"kernel": "2.6.25", "hv": "rom-1.12", "status": "NO_REPORT"}])
     result = driver.run()
     result.assert_outcomes(errors=1)
-    result.stdout.fnmatch_lines(["*harness error: `*fake_pvmatrix.py cell --matrix*` exited 2 without JSON:",
-                                 "pvmatrix: error: something broke"])
+    result.stdout.fnmatch_lines([
+        "*harness error: `*fake_pvmatrix.py run *m.json --only kernel=2.6.25/hv=rom-1.12/cfg=default*` "
+        "exited 2 without a report holding kernel=2.6.25/hv=rom-1.12/cfg=default:",
+        "pvmatrix run: something broke"])
 
 
 def test_missing_matrix_is_a_usage_error(driver):
