@@ -1,0 +1,82 @@
+#!/usr/bin/python3
+"""Runs a matrix (default matrix/smoke.json) N times in a row (default 100) with `pvmatrix run`
+and reports every cell whose status, outcome, stage, binding or probes (id, status, detail)
+differ between runs. Exit 0: every run gave the same cells; 1: some differ; 2: a run failed
+to produce a report.
+
+Usage: bench/determinism.py [-n N] [--matrix FILE] [--build DIR] [-j JOBS] [--keep DIR]
+"""
+import argparse
+import collections
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def fingerprint(cell):
+    """What must not change between runs of the same cell (timing and paths may)."""
+    return json.dumps({
+        "status": cell["status"], "outcome": cell["outcome"], "stage": cell.get("stage"),
+        "binding": cell.get("binding"), "hv_refused": cell.get("hv_refused"),
+        "probes": [(p["id"], p["status"], p.get("detail"), p.get("call")) for p in cell.get("probes", [])],
+        "attempts": len(cell.get("attempts", [])),
+    }, sort_keys=True)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("-n", type=int, default=100, help="runs (default 100)")
+    ap.add_argument("--matrix", default=str(REPO / "matrix" / "smoke.json"))
+    ap.add_argument("--build", default=os.environ.get("PVMATRIX_BUILD", str(REPO / "build")))
+    ap.add_argument("-j", "--jobs", type=int, default=0, help="pvmatrix run -j (default: its own)")
+    ap.add_argument("--keep", help="keep every run's output under this directory")
+    a = ap.parse_args()
+
+    cli = Path(a.build) / "pvmatrix"
+    work = Path(a.keep) if a.keep else Path(tempfile.mkdtemp(prefix="pvmatrix-determinism-"))
+    seen = collections.defaultdict(collections.Counter)  # cell id -> fingerprint -> runs
+    example = {}                                         # (id, fingerprint) -> first run index
+    started = time.monotonic()
+    for i in range(a.n):
+        out = work / f"run-{i:03d}"
+        cmd = [str(cli), "run", a.matrix, "--images", str(Path(a.build) / "images"), "--out", str(out)]
+        if a.jobs:
+            cmd += ["-j", str(a.jobs)]
+        proc = subprocess.run(cmd, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+        report = out / "report.json"
+        if proc.returncode not in (0, 1) or not report.exists():
+            print(f"run {i}: pvmatrix exited {proc.returncode}\n{proc.stderr}", file=sys.stderr)
+            return 2
+        for cell in json.loads(report.read_text())["cells"]:
+            fp = fingerprint(cell)
+            seen[cell["id"]][fp] += 1
+            example.setdefault((cell["id"], fp), i)
+        if not a.keep:
+            subprocess.run(["rm", "-rf", str(out)])
+        print(f"\rrun {i + 1}/{a.n} ({time.monotonic() - started:.0f} s)", end="", file=sys.stderr, flush=True)
+    print(file=sys.stderr)
+
+    elapsed = time.monotonic() - started
+    unstable = {cid: fps for cid, fps in seen.items() if len(fps) > 1}
+    print(f"{a.n} runs of {Path(a.matrix).name}, {len(seen)} cells, {elapsed:.0f} s "
+          f"({elapsed / max(a.n, 1):.1f} s per run): "
+          + ("every cell identical in every run" if not unstable else f"{len(unstable)} cell(s) differ"))
+    for cid, fps in sorted(unstable.items()):
+        print(f"  {cid}:")
+        for fp, n in fps.most_common():
+            f = json.loads(fp)
+            print(f"    {n:4d} runs (first: run {example[(cid, fp)]}): {f['status']} stage={f['stage']} "
+                  f"binding={f['binding']} probes={f['probes']}")
+    if not a.keep:
+        os.rmdir(work)
+    return 1 if unstable else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
