@@ -1,0 +1,83 @@
+// Predicted compatibility, from static information only: the kernel image's requirements
+// manifest (kernel_manifest.h), the ROM binary (header + call table) and its version.json
+// (for quirks), and the cell's command line (pv.native=). No boot. `pvmatrix predict` prints
+// it; `pvmatrix run` records it on each cell as `predicted` and lists every disagreement
+// with the boot as a finding (a bug in the kernel, the ROM, the manifest or this model).
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "cell.h"
+#include "hypervisor_version.h"
+#include "kernel_manifest.h"
+#include "rom_image.h"
+
+namespace pvm {
+
+class World;
+
+/// Op groups, in binding-key order (docs/contracts.md).
+inline constexpr const char* kOpGroups[] = {"cpu", "irq", "mmu", "timer", "lazy"};
+
+/// The op group a ROM call serves ("cpu" ... "lazy"), nullptr for calls outside every group
+/// (GetFeatures). Same under API 3 and 4 (67 and 76 are both timer).
+const char* group_of_call(uint16_t number);
+/// The op group a feature bit belongs to, nullptr for get_features.
+const char* group_of_feature(std::string_view feature);
+/// Groups kept native by the command line's `pv.native=` (union of every such token; "all"
+/// is every group; unknown names are ignored, as the kernel does).
+std::vector<std::string> native_groups_of(std::string_view cmdline);
+
+/// What a cell should show, predicted statically.
+struct Prediction {
+  std::optional<Status> status;  ///< PASS or FAIL; nullopt when it cannot be predicted (no manifest)
+  std::map<std::string, std::string> binding;  ///< op group -> "rom" | "native" (every group)
+  std::string refused;           ///< why the kernel will refuse the ROM ("" when it binds it)
+  std::string probe;             ///< the first probe predicted to fail ("" when PASS)
+  std::optional<int> call;       ///< the ROM call that probe names
+  std::string reason;            ///< one line: why this prediction
+};
+
+/// The prediction for one cell. `rom` is nullptr when the cell has no ROM file, or when the
+/// image is invalid (then `rom_error` says why, and the kernel refuses it). `version` gives
+/// the quirks (nullptr: none known).
+Prediction predict(const KernelManifest& manifest, const RomImage* rom, std::string_view rom_error,
+                   const HypervisorVersion* version, std::string_view cmdline);
+
+/// {"status": "PASS"|"FAIL"|null, "binding": {...}|null, "probe"?, "call"?, "refused"?, "reason"}.
+void to_json(nlohmann::json& j, const Prediction& p);
+
+/// Predicts cells of a world, reading each kernel manifest and ROM image once.
+class Predictor {
+ public:
+  explicit Predictor(const World& world) : world_(world) {}
+  /// The prediction for a resolved cell; an unreadable manifest gives status nullopt with the
+  /// error as reason.
+  Prediction predict_cell(const CellSpec& spec);
+
+ private:
+  struct Rom {
+    std::optional<RomImage> image;
+    std::string error;
+  };
+  const World& world_;
+  std::map<std::string, std::optional<KernelManifest>> manifests_;
+  std::map<std::string, std::string> manifest_errors_;
+  std::map<std::string, Rom> roms_;
+};
+
+/// Sets `predicted` on every cell object of `cells` whose id is one of `specs`.
+void add_predictions(const World& world, const std::vector<CellSpec>& specs, nlohmann::json* cells);
+
+/// Every disagreement between `predicted` and what the boot showed, over cell objects
+/// (cells without a prediction, or whose boot was ERROR/SKIP, are not compared):
+/// [{"id", "kind": "status"|"probe"|"binding", "predicted", "observed", "detail"}].
+nlohmann::json prediction_findings(const nlohmann::json& cells);
+
+}  // namespace pvm
