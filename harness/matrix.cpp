@@ -360,6 +360,13 @@ bool parse_matrix(const std::string& text, const std::string& path, const Matrix
         if (any_matches(m.exclude, cell, m.configs)) continue;
         m.cells.push_back(std::move(cell));
       }
+  // The axes are what the cells span: a value that only/exclude removed entirely goes too.
+  std::erase_if(m.kernels, [&](const std::string& k) {
+    return std::none_of(m.cells.begin(), m.cells.end(), [&](const MatrixCell& c) { return c.kernel == k; });
+  });
+  std::erase_if(m.hypervisors, [&](const std::string& hv) {
+    return std::none_of(m.cells.begin(), m.cells.end(), [&](const MatrixCell& c) { return c.hv == hv; });
+  });
   if (m.cells.empty()) {
     *err = fmt::format("{}: the matrix expands to no cells ({} kernels x {} hypervisors x {} configs, "
                        "then only/exclude removed every one)",

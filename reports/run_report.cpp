@@ -121,10 +121,10 @@ json summarize_cells(const json& cells) {
   for (const json& c : cells) {
     std::string st = c.at("status").get<std::string>();
     by_status[st] = by_status.value(st, 0) + 1;
-    json& k = by_kernel[c.at("kernel").get<std::string>()];
-    k[st] = k.value(st, 0) + 1;
-    json& h = by_hv[c.at("hv").get<std::string>()];
-    h[st] = h.value(st, 0) + 1;
+    for (json* group : {&by_kernel[c.at("kernel").get<std::string>()], &by_hv[c.at("hv").get<std::string>()]}) {
+      if (group->is_null()) *group = json::object();
+      (*group)[st] = group->value(st, 0) + 1;
+    }
     auto s = status_from_string(st);
     if (!s || is_unexpected_failure(*s)) ++unexpected;
   }

@@ -27,7 +27,7 @@ std::string md_inline(const std::string& s) {
   std::string out;
   for (char c : s) {
     if (c == '\n' || c == '\r') c = ' ';
-    if (std::string_view("\\`*_{}[]<>()#+-!|").find(c) != std::string_view::npos) out += '\\';
+    if (std::string_view("\\`*_[]<>|").find(c) != std::string_view::npos) out += '\\';
     out += c;
   }
   return out;
