@@ -3,6 +3,9 @@
 // createTextNode or setAttribute on a fixed attribute name; nothing is parsed as markup.
 (function () {
   'use strict';
+  // Marks for bench/html_first_paint.py: script start and the first complete render.
+  function mark(name) { try { performance.mark(name); } catch (err) { /* no User Timing */ } }
+  mark('pvm-script-start');
 
   var GROUPS = ['cpu', 'irq', 'mmu', 'timer', 'lazy'];
   var GROUP_LETTER = { cpu: 'C', irq: 'I', mmu: 'M', timer: 'T', lazy: 'L' };
@@ -151,6 +154,7 @@
   function flatten(obj, prefix, out) {
     Object.keys(obj).forEach(function (k) {
       var v = obj[k], key = prefix ? prefix + '.' + k : k;
+      if (v === null || v === undefined || META_HIDDEN[key]) return;
       if (v && typeof v === 'object' && !Array.isArray(v)) flatten(v, key, out);
       else out.push([key, Array.isArray(v) ? v.map(str).join(' ') : str(v)]);
     });
@@ -159,7 +163,9 @@
   // Known keys first, in the order a reader wants them; anything else after, as written.
   var META_ORDER = ['host', 'hostname', 'qemu_version', 'qemu', 'libvirt_version', 'libvirt', 'git_revision',
                     'git', 'revision', 'dirty', 'matrix', 'matrix_file', 'matrix_digest', 'started_at', 'started',
-                    'finished_at', 'finished', 'duration_ms', 'backend'];
+                    'ended_at', 'finished_at', 'finished', 'duration_ms', 'backend', 'shard', 'merged_from', 'os'];
+  // Bookkeeping a reader does not need in the header.
+  var META_HIDDEN = { started_at_ms: 1, tool: 1 };
   function metaRank(key) {
     var top = key.split('.')[0], i = META_ORDER.indexOf(top);
     return i < 0 ? META_ORDER.length : i;
@@ -764,4 +770,5 @@
   renderOverview();
   renderFilters();
   render();
+  mark('pvm-ready');
 }());
