@@ -1,7 +1,8 @@
 """The per-patch gate and bisect, end to end, on a throwaway git repository.
 
 The repository is a clone of this one at HEAD plus a series of commits:
-  c0 (HEAD) -> c1 README only -> c2 2.6.24 drops the periodic timer fallback -> c3 README only.
+  c0 (HEAD) -> c1 README only -> c2 2.6.24 drops the periodic timer fallback -> c3 README only
+  -> c4 rom-1.13 gets more guest memory (one hypervisor column changes, nothing else).
 c2 is a deliberate kernel regression: 2.6.24 on rom-1.1/rom-1.12 (periodic-only alarms) stops
 passing, and pv.native=timer works around it. The gate fails at c2 and only there; a benign
 commit passes with zero boots (the result cache); bisect finds c2.
@@ -21,7 +22,7 @@ from conftest import REPO
 CELL = "kernel=2.6.24/hv=rom-1.12/cfg=default"
 MATRIX = {
     "name": "gate-small",
-    "kernels": ["2.6.24"],
+    "kernels": ["2.6.24", "2.6.25"],
     "hypervisors": ["rom-1.1", "rom-1.12", "rom-1.13"],
     "timeout": 20,
 }
@@ -52,6 +53,11 @@ def world(tmp_path_factory):
     c["c2"] = commit(repo, "2.6.24: drop the periodic timer fallback")
     readme.write_text(readme.read_text() + "\nAnother harmless line.\n")
     c["c3"] = commit(repo, "README: another harmless line")
+    version = repo / "hypervisor-versions/rom-1.13/version.json"
+    text = version.read_text()
+    assert '"memory_mib": 64' in text
+    version.write_text(text.replace('"memory_mib": 64', '"memory_mib": 96'))
+    c["c4"] = commit(repo, "rom-1.13: 96 MiB guests")
     matrix = tmp / "gate-small.json"
     matrix.write_text(json.dumps(MATRIX))
     return {"tmp": tmp, "repo": repo, "commits": c, "matrix": matrix, "cache": tmp / "cache", "work": tmp / "work"}
@@ -75,7 +81,7 @@ def test_benign_commit_passes(pvmatrix, world):
     c = world["commits"]
     p = gate(pvmatrix, world, c["c0"], c["c1"], "out1")
     assert p.returncode == 0, p.stdout + p.stderr
-    assert booted(p.stdout, "base") == 3
+    assert booted(p.stdout, "base") == 6
     # Same kernel and ROM bytes at c1: every head cell answered by the cache.
     assert booted(p.stdout, "head") == 0, p.stdout
     assert "No regression" in p.stdout
@@ -89,6 +95,7 @@ def test_regression_fails_the_gate_with_a_workaround(pvmatrix, world):
     assert p.returncode == 1, p.stdout + p.stderr
     # The base was booted by the first gate: only the head's cells boot now.
     assert booted(p.stdout, "base") == 0, p.stdout
+    # Only 2.6.24's image changed: only its row boots.
     assert booted(p.stdout, "head") == 3, p.stdout
     line = next(l for l in p.stdout.splitlines() if f"REGRESSION {CELL}" in l)
     assert "was PASS, now FAIL at stage timer" in line
@@ -99,6 +106,15 @@ def test_regression_fails_the_gate_with_a_workaround(pvmatrix, world):
     assert cell["verdict"] == "REGRESSION"
     assert {"mask": "pv.native=timer", "status": "PASS"} in cell["workarounds"]
     assert any(v["id"] == CELL and v["verdict"] == "REGRESSION" for v in report["verdicts"])
+
+
+def test_one_hypervisor_changed_boots_only_its_column(pvmatrix, world):
+    c = world["commits"]
+    p = gate(pvmatrix, world, c["c3"], c["c4"], "out4")
+    assert p.returncode == 0, p.stdout + p.stderr
+    # c3's cells are all known (2.6.24 as at c2, 2.6.25 as at c0); at c4 only rom-1.13 differs.
+    assert booted(p.stdout, "base") == 0, p.stdout
+    assert booted(p.stdout, "head") == 2, p.stdout
 
 
 def test_bad_revision_is_usage_error(pvmatrix, world):
@@ -116,7 +132,7 @@ def test_bisect_finds_the_regression(pvmatrix, world):
     assert p.returncode == 0, p.stdout + p.stderr
     assert f"first bad commit: {c['c2']} 2.6.24: drop the periodic timer fallback" in p.stdout
     # The user's repository is untouched: no bisect in progress, HEAD where it was.
-    assert git(world["repo"], "rev-parse", "HEAD") == c["c3"]
+    assert git(world["repo"], "rev-parse", "HEAD") == c["c4"]
     assert not (world["repo"] / ".git/BISECT_LOG").exists()
 
 
