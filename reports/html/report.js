@@ -345,9 +345,16 @@
     if (p) return str(p.id) + (p.call !== undefined && p.call !== null ? ' (call ' + str(p.call) + ')' : '');
     return str(c.reason) || (c.stage ? 'stage ' + str(c.stage) : '');
   }
+  // A cell's button is built once and reused by every redraw of the grid (filters, configs).
+  var BUTTONS = Object.create(null);
   function cellButton(c) {
+    var b = BUTTONS[c.id] || (BUTTONS[c.id] = buildCellButton(c));
+    b.classList.toggle('selected', state.cell === c.id);
+    return b;
+  }
+  function buildCellButton(c) {
     var vd = verdictOf(c);
-    var cls = 'cell st-' + c.status + (vd ? ' v-' + vd : '') + (state.cell === c.id ? ' selected' : '');
+    var cls = 'cell st-' + c.status + (vd ? ' v-' + vd : '');
     var why = whyText(c);
     var title = c.id + '\nstatus: ' + c.status + (vd ? '\nverdict: ' + vd : '') + '\nbinding: ' + bindingTitle(c.binding) +
       (why ? '\n' + why : '');
@@ -749,11 +756,13 @@
     render();
   }
   function render() {
+    mark('pvm-render-start');
     syncControls();
     renderGrids();
     if (lastWebCfg !== webConfig()) { lastWebCfg = webConfig(); renderWeb(); }
     renderDetails();
     document.documentElement.setAttribute('data-ready', 'true');
+    try { performance.measure('pvm-render', 'pvm-render-start'); } catch (err) { /* no User Timing */ }
   }
   byId('grids').addEventListener('click', function (ev) {
     var b = ev.target.closest ? ev.target.closest('button.cell') : null;
