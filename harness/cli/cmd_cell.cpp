@@ -1,8 +1,13 @@
 // `pvmatrix cell --kernel R --hv V`: boots one cell through run_cell (the code path every
 // cell of `run` takes) and says what happened, for a person or (--json) as the cell object.
+#include <pthread.h>
+#include <signal.h>
+
+#include <atomic>
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -135,15 +140,33 @@ int run_cell_command(const CellOptions& o) {
     std::fprintf(stderr, "pvmatrix cell: %s\n", err.c_str());
     return kExitUsage;
   }
+  // QEMU runs in its own process group, so Ctrl-C reaches only us: a watcher thread takes
+  // SIGINT/SIGTERM and kills the guest, and the cell ends as ERROR "interrupted".
+  static std::atomic<int> caught{0};
+  sigset_t stop;
+  sigemptyset(&stop);
+  sigaddset(&stop, SIGINT);
+  sigaddset(&stop, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+  std::shared_ptr<Launcher> shared(std::move(launcher));  // the watcher keeps it alive
+  std::thread([stop, shared] {
+    int sig = 0;
+    if (sigwait(&stop, &sig) == 0) {
+      caught = sig;
+      shared->kill_all();
+    }
+  }).detach();
+
   RunCellOptions ro;
   ro.log_file = o.log;
-  CellResult r = run_cell(*launcher, *spec, ro);
+  CellResult r = run_cell(*shared, *spec, ro);
   if (o.json) {
     std::string text = nlohmann::json(r).dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
     std::fputs((text + "\n").c_str(), stdout);
   } else {
     print_human(o, r, *world);
   }
+  if (caught) return 128 + caught;
   switch (r.status) {
     case Status::Pass:
     case Status::Skip:

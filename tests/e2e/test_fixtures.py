@@ -62,3 +62,38 @@ def test_a_missing_rom_image_is_an_error_naming_it(cell, fixture_guest, tmp_path
     assert run.rc == 2
     assert run.cell["status"] == "ERROR"
     assert str(missing) in run.cell["reason"]
+
+
+def qemus_using(path):
+    """Pids of live processes whose command line mentions `path`."""
+    import os
+    pids = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                if str(path).encode() in f.read():
+                    pids.append(int(pid))
+        except OSError:
+            pass
+    return pids
+
+
+def test_sigint_kills_the_guest_and_reports_interrupted(pvmatrix, images, fixture_guest, tmp_path):
+    import json
+    import signal
+    import subprocess
+    import time
+    rom = tmp_path / "sigint.rom"  # a unique path, to find this test's QEMU
+    rom.write_bytes(b"\0" * 512)
+    proc = subprocess.Popen([str(pvmatrix), "cell", "--images", str(images), "--kernel", fixture_guest("spin"),
+                             "--hv", "rom-1.13", "--rom", str(rom), "--timeout", "60", "--json"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and len(qemus_using(rom)) < 2:  # pvmatrix and QEMU
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=20)
+    assert proc.returncode == 130, err
+    c = json.loads(out)
+    assert (c["status"], c["reason"]) == ("ERROR", "interrupted")
+    assert qemus_using(rom) == []
