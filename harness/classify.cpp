@@ -53,6 +53,20 @@ std::string around(const ParsedSerial& s, size_t line, size_t before = 20) {
   return excerpt(s, line > before ? line - before : 0, line);
 }
 
+/// A reason is one line: guest text in it (a probe's detail) cannot start a line of its own,
+/// e.g. a forged "@pvm" record in a report, a status line or a Markdown summary.
+std::string one_line(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    unsigned char u = static_cast<unsigned char>(c);
+    if (c == '\n') out += "\\n";
+    else if (c == '\r') out += "\\r";
+    else if (u < 0x20 || u == 0x7f) out += fmt::format("\\x{:02x}", u);
+    else out += c;
+  }
+  return out;
+}
+
 std::string first_line(const std::string& text) {
   size_t nl = text.find('\n');
   return cap_field(text.substr(0, nl), 512);
@@ -101,7 +115,7 @@ CellResult classify(const CellSpec& spec, const BootOutcome& boot, const ParsedS
 
   auto decide = [&](Status status, std::string reason, std::string evidence) {
     r.status = r.outcome = status;
-    r.reason = std::move(reason);
+    r.reason = one_line(reason);
     r.evidence = std::move(evidence);
   };
 
@@ -144,6 +158,8 @@ CellResult classify(const CellSpec& spec, const BootOutcome& boot, const ParsedS
     else
       reason += " (" + exit_text(boot) + ")";
     if (!r.stage.empty()) reason += ", last stage " + r.stage;
+    if (boot.serial_truncated)
+      reason += fmt::format("; serial output cut at {} of {} bytes, done may lie beyond", boot.serial.size(), boot.serial_bytes);
     decide(Status::Crash, reason, tail(serial));
   } else {
     const DoneRecord& d = *serial.done;

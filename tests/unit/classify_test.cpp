@@ -224,3 +224,19 @@ TEST(Classify, EvidenceIsBounded) {
 
 }  // namespace
 }  // namespace pvm
+
+namespace pvm {
+namespace {
+
+TEST(Classify, ExitWithoutDoneAfterTheSerialLimitSaysDoneMayBeBeyondIt) {
+  BootOutcome b = exited(kHello + "flood\n", 1);
+  b.serial_truncated = true;
+  b.serial_bytes = 5u << 20;
+  CellResult r = run(b);
+  EXPECT_EQ(r.status, Status::Crash);
+  EXPECT_NE(r.reason.find("serial output cut"), std::string::npos);
+  EXPECT_NE(r.evidence.find("serial output cut"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace pvm
