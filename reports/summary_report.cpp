@@ -113,11 +113,25 @@ class SummaryReport : public ReportWriter {
     if (!xfail.empty()) {
       m += fmt::format("## Known issues ({} cells, XFAIL)\n\n", xfail.size());
       for (const json* c : xfail) {
-        m += fmt::format("- `{}`: {} — {}", str(*c, "id"), str(*c, "expected"), md_inline(str(*c, "expected_reason")));
+        m += fmt::format("- `{}`: {} ({}) — known: {}", str(*c, "id"), str(*c, "expected"), md_inline(str(*c, "reason")),
+                         md_inline(str(*c, "expected_reason")));
         if (!str(*c, "expected_link").empty()) m += " (" + md_inline(str(*c, "expected_link")) + ")";
         m += "\n";
       }
       m += "\n";
+    }
+
+    // Prediction vs boot (harness/predict.h): each disagreement is a bug in the kernel, the ROM,
+    // the manifest or the prediction.
+    const json& findings = report.value("findings", json::array());
+    bool predicted = std::any_of(cells.begin(), cells.end(), [](const json& c) { return c.contains("predicted"); });
+    if (!findings.empty() || predicted) {
+      m += fmt::format("## Prediction vs boot ({} finding{})\n\n", findings.size(), findings.size() == 1 ? "" : "s");
+      if (findings.empty()) m += "Every booted cell did what `pvmatrix predict` said it would.\n\n";
+      for (const json& f : findings)
+        m += fmt::format("- `{}` {}: predicted {}, observed {}. {}\n", str(f, "id"), str(f, "kind"),
+                         md_inline(str(f, "predicted")), md_inline(str(f, "observed")), md_inline(str(f, "detail")));
+      if (!findings.empty()) m += "\n";
     }
 
     m += "## Counts\n\n| status | cells |\n|---|---|\n";
