@@ -79,7 +79,7 @@ std::vector<std::string> QemuLauncher::argv(const CellSpec& spec) const {
       "-display", "none",
       "-sandbox", "on",
       "-accel", "tcg",
-      "-icount", "shift=0,sleep=off",
+      "-icount", "shift=" + std::to_string(kIcountShift) + ",sleep=off",
       "-device", "isa-debug-exit,iobase=0xf4,iosize=4",
       // With -nodefaults there is no serial backend; -serial stdio gives microvm's (and pc's)
       // COM1 one, on our stdout pipe.
