@@ -21,6 +21,7 @@
 #include "known_issues.h"
 #include "launcher_factory.h"
 #include "matrix.h"
+#include "predict.h"
 #include "qemu_launcher.h"
 #include "result_cache.h"
 #include "run_cell.h"
@@ -108,7 +109,10 @@ bool read_cells_jsonl(const std::string& path, std::map<std::string, json>* out,
       json c = json::parse(line);
       CellResult check;
       from_json(c, check);  // strict: a malformed cell object is an error here, not in a report
-      (*out)[c.at("id").get<std::string>()] = std::move(c);
+      // The id first: `m[k] = std::move(c)` moves c (json's operator= takes its argument by
+      // value) before the key expression reads it (C++17 sequences the right operand first).
+      std::string id = c.at("id").get<std::string>();
+      (*out)[id] = std::move(c);
     } catch (const std::exception& e) {
       *err = fmt::format("{}:{}: not a cell object: {}", path, n, e.what());
       return false;
@@ -228,6 +232,7 @@ int run_run(RunOptions o) {
     if (auto it = fresh.find(s.id()); it != fresh.end()) cells.push_back(std::move(it->second));
     else if (auto k = kept.find(s.id()); k != kept.end()) cells.push_back(k->second);
   }
+  add_predictions(*world, specs, &cells);  // `predicted` per cell; make_report lists disagreements as findings
   const bool complete = cells.size() == specs.size() && run.interrupted_by == 0;
   finish_run_meta(&meta);
   if (!o.resume.empty()) meta["resumed_from"] = o.resume + "/report.json";
