@@ -35,6 +35,8 @@ FAILING = {"FAIL", "CRASH", "HANG", "XPASS"}
 
 # Seconds a core command gets to exit after SIGTERM before SIGKILL (it must stop its QEMUs).
 _TERMINATE_GRACE_S = 10.0
+# Seconds a core command may take beyond its cells' own timeouts before it is stopped.
+_CORE_SLACK_S = 120.0
 # Attribute of a TestReport carrying the cell object (a JSON string) to the controller.
 _REPORT_ATTR = "pvmatrix_cell"
 
@@ -144,7 +146,7 @@ class MatrixDriver:
             raise CoreError(f"`{shlex.join(proc.args)}` did not print a list of cells with ids")
         return cells
 
-    def run_cell(self, cell_id: str) -> Dict[str, Any]:
+    def run_cell(self, cell_id: str, timeout: Optional[float] = None) -> Dict[str, Any]:
         """Boots one cell exactly as `pvmatrix run` boots it (timeout, retries, known issues),
         in a directory of its own (xdist workers run cells side by side), and returns its
         cell object. Its serial logs then move beside the session's report, where the cell
@@ -152,7 +154,7 @@ class MatrixDriver:
         work = self.out / ".cells" / cell_id  # ids are kernel=K/hv=V/cfg=C: a tree, not a name
         shutil.rmtree(work, ignore_errors=True)
         proc = self.core("run", str(self.matrix), "--only", cell_id, "--out", str(work), "--jobs", "1",
-                         "--backend", self.backend)
+                         "--backend", self.backend, timeout=timeout)
         try:
             cells = json.loads((work / "report.json").read_text(encoding="utf-8"))["cells"]
             cell = next(c for c in cells if c.get("id") == cell_id and "status" in c)
@@ -183,9 +185,9 @@ class MatrixDriver:
                 f"pvmatrix: writing the reports failed (exit {proc.returncode}): "
                 f"`{shlex.join(proc.args)}`\n{proc.stderr.strip()}")
             return
-        self.summary_lines.append(
-            f"pvmatrix: {len(self.cells)} cell(s) -> {self.out}/report.json, report.html, "
-            f"junit.xml, summary.md")
+        said = [line for line in proc.stdout.splitlines() if line.strip()]
+        self.summary_lines.append(said[-1] if said else  # the core's own counts line
+                                  f"pvmatrix: {len(self.cells)} cell(s) -> {self.out}/report.json")
 
     # ---- hooks ------------------------------------------------------------------------
 
@@ -261,7 +263,7 @@ class CellItem(pytest.Item):
     def setup(self) -> None:
         driver: MatrixDriver = self.config.stash[_DRIVER_KEY]
         try:
-            self.result = driver.run_cell(self.name)
+            self.result = driver.run_cell(self.name, timeout=self.safety_timeout())
         except CoreError as e:
             pytest.fail(f"harness error: {e}", pytrace=False)  # setup failure = pytest error
         status = self.result["status"]
@@ -275,6 +277,14 @@ class CellItem(pytest.Item):
             pytest.fail(_failure_text(self.result), pytrace=False)
         if status == "SKIP":
             pytest.skip(self.result.get("reason") or "cell skipped")
+
+    def safety_timeout(self) -> Optional[float]:
+        """Seconds after which a core that never answers is stopped: far beyond every attempt's
+        own timeout, which the core enforces (a HANG is its verdict, not ours)."""
+        per_attempt = self.cell.get("timeout_s")
+        if not isinstance(per_attempt, (int, float)):
+            return None
+        return per_attempt * (int(self.cell.get("retries") or 0) + 1) * 2 + _CORE_SLACK_S
 
     def runtest(self) -> None:
         assert self.result is not None
