@@ -2,6 +2,7 @@
 
 #include <fstream>
 #include <sstream>
+#include <unordered_set>
 
 #include <nlohmann/json.hpp>
 
@@ -59,17 +60,28 @@ std::string field_name(std::string_view pointer) {
 
 namespace {
 
+/// Files people write are shallow; deeper nesting is refused (it would only cost stack and memory).
+constexpr int kMaxDepth = 64;
+
 // Walks text that nlohmann already accepted, recording where each value (or its key) starts.
-// Only the structure matters here: scalars are skipped, strings are decoded for keys.
+// Only the structure matters here: scalars are skipped, strings are decoded for keys. It also
+// finds what nlohmann accepts silently but a person never means: duplicate keys (the last one
+// would win) and absurd nesting.
 class OffsetScanner {
  public:
   OffsetScanner(std::string_view text, std::unordered_map<std::string, size_t>* out)
       : text_(text), out_(out) {}
 
-  void run() {
+  /// Scans the document; false if it has a problem (see problem()).
+  bool run() {
+    if (text_.substr(0, 3) == "\xEF\xBB\xBF") pos_ = 3;  // a UTF-8 BOM, which nlohmann skips too
     skip_space();
     value("", pos_);
+    return problem_.empty();
   }
+  /// What is wrong, and the byte offset it is about.
+  const std::string& problem() const { return problem_; }
+  size_t problem_offset() const { return problem_at_; }
 
  private:
   void skip_space() {
@@ -122,16 +134,25 @@ class OffsetScanner {
     return out;
   }
 
+  void fail(size_t at, std::string what) {
+    if (problem_.empty()) problem_ = std::move(what), problem_at_ = at;
+    pos_ = text_.size();  // stop scanning
+  }
+
   void value(const std::string& pointer, size_t where) {
     if (!out_->count(pointer)) (*out_)[pointer] = where;
     if (pos_ >= text_.size()) return;
     char c = text_[pos_];
+    if ((c == '{' || c == '[') && ++depth_ > kMaxDepth)
+      return fail(pos_, "nested too deeply (more than " + std::to_string(kMaxDepth) + " levels)");
     if (c == '{') {
       ++pos_;
       skip_space();
+      std::unordered_set<std::string> keys;
       while (pos_ < text_.size() && text_[pos_] != '}') {
         size_t key_at = pos_;
         std::string key = string_token();
+        if (!keys.insert(key).second) return fail(key_at, "duplicate key \"" + key + "\"");
         skip_space();
         ++pos_;  // ':'
         skip_space();
@@ -141,6 +162,7 @@ class OffsetScanner {
         skip_space();
       }
       ++pos_;
+      --depth_;
     } else if (c == '[') {
       ++pos_;
       skip_space();
@@ -152,6 +174,7 @@ class OffsetScanner {
         skip_space();
       }
       ++pos_;
+      --depth_;
     } else if (c == '"') {
       string_token();
     } else {
@@ -164,6 +187,9 @@ class OffsetScanner {
   std::string_view text_;
   std::unordered_map<std::string, size_t>* out_;
   size_t pos_ = 0;
+  int depth_ = 0;
+  std::string problem_;
+  size_t problem_at_ = 0;
 };
 
 }  // namespace
@@ -186,8 +212,23 @@ std::optional<JsonText> JsonText::parse(std::string text, std::string file, Json
     if (colon != std::string::npos) what = what.substr(colon + 2);
     *err = JsonError{doc.file_, pos.line, pos.column, "", "invalid JSON: " + what};
     return std::nullopt;
+  } catch (const nlohmann::json::exception& e) {
+    // Not a syntax error but still the text's fault, e.g. "number overflow parsing '1e400'"
+    // (out_of_range, which carries no position): point at the quoted token if it is found.
+    std::string what = e.what();
+    size_t open = what.find('\''), close = open == std::string::npos ? open : what.find('\'', open + 1);
+    size_t at = close == std::string::npos ? std::string::npos : doc.text_.find(what.substr(open + 1, close - open - 1));
+    TextPosition pos = text_position(doc.text_, at == std::string::npos ? 0 : at);
+    if (size_t bracket = what.find("] "); bracket != std::string::npos) what = what.substr(bracket + 2);
+    *err = JsonError{doc.file_, pos.line, pos.column, "", "invalid JSON: " + what};
+    return std::nullopt;
   }
-  OffsetScanner(doc.text_, &doc.offsets_).run();
+  OffsetScanner scanner(doc.text_, &doc.offsets_);
+  if (!scanner.run()) {
+    TextPosition pos = text_position(doc.text_, scanner.problem_offset());
+    *err = JsonError{doc.file_, pos.line, pos.column, "", scanner.problem()};
+    return std::nullopt;
+  }
   return doc;
 }
 
