@@ -347,7 +347,11 @@ bool parse_matrix(const std::string& text, const std::string& path, const Matrix
       std::string ptr = "/known_issues/" + std::to_string(i);
       if (!k[i].is_string()) return *err = r.error(ptr, "expected a file path (relative to the matrix)"), false;
       fs::path p = base / k[i].get<std::string>();
-      if (!fs::exists(p)) return *err = r.error(ptr, fmt::format("known-issue file {} does not exist", p.string())), false;
+      std::error_code ec;  // e.g. a name too long: an error about this field, not an exception
+      if (!fs::exists(p, ec))
+        return *err = r.error(ptr, fmt::format("known-issue file {} {}", p.string(),
+                                               ec ? "cannot be read: " + ec.message() : "does not exist")),
+               false;
       m.known_issue_files.push_back(p.lexically_normal().string());
     }
   }
@@ -368,9 +372,11 @@ bool parse_matrix(const std::string& text, const std::string& path, const Matrix
     return std::none_of(m.cells.begin(), m.cells.end(), [&](const MatrixCell& c) { return c.hv == hv; });
   });
   if (m.cells.empty()) {
-    *err = fmt::format("{}: the matrix expands to no cells ({} kernels x {} hypervisors x {} configs, "
-                       "then only/exclude removed every one)",
-                       path, m.kernels.size(), m.hypervisors.size(), m.configs.size());
+    // Located at the filter that removed the last cell ("only" is applied first).
+    *err = r.error(doc.contains("exclude") ? "/exclude" : "/only",
+                   fmt::format("the matrix expands to no cells ({} kernels x {} hypervisors x {} configs, "
+                               "then only/exclude removed every one)",
+                               m.kernels.size(), m.hypervisors.size(), m.configs.size()));
     return false;
   }
   *out = std::move(m);
