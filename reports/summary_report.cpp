@@ -85,7 +85,7 @@ class SummaryReport : public ReportWriter {
                                 cells.size(), unexpected.size());
     if (!report.value("complete", true)) m += "**Partial run**: interrupted before every cell finished.\n\n";
     std::string rev = meta.contains("git") && meta["git"].is_object() ? str(meta["git"], "revision") : "";
-    bool dirty = meta.contains("git") && meta["git"].is_object() && meta["git"].value("dirty", false) == true;
+    bool dirty = meta.contains("git") && meta["git"].is_object() && meta["git"].value("dirty", json()) == true;  // null outside a git checkout
     m += fmt::format("Host `{}`, {}, git `{}`{}, started {}.\n\n", md_inline(str(meta, "host")),
                      md_inline(str(meta, "qemu_version")), rev.substr(0, 12), dirty ? " (dirty)" : "",
                      md_inline(str(meta, "started_at")));
