@@ -109,7 +109,11 @@ def main():
         sys.exit(f"{tool} is missing: build first")
     out_path = Path(args.out) if args.out else build / "bench" / "html_first_paint.json"
 
-    work = Path(tempfile.mkdtemp(prefix="pvm-bench-html-"))
+    with tempfile.TemporaryDirectory(prefix="pvm-bench-html-") as tmp:
+        run(args, tool, out_path, Path(tmp))
+
+
+def run(args, tool, out_path, work):
     report = work / "report.json"
     report.write_text(json.dumps(make_reports.synthetic(args.cells)))
     html = work / "report.html"

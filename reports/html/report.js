@@ -477,7 +477,7 @@
     if (vd && vd.line) panel.appendChild(h('p', { class: 'mono', id: 'details-verdict-line', text: str(vd.line) }));
     if (vd && Array.isArray(vd.binding_changes) && vd.binding_changes.length)
       panel.appendChild(h('p', { text: 'binding changed since the baseline: ' + vd.binding_changes.map(str).join(', ') }));
-    if (vd && vd.needs_rerun) panel.appendChild(h('p', { class: 'muted', text: 'FLAKY on one side: the gate re-runs this cell before believing the verdict' +
+    if (vd && vd.needs_rerun) panel.appendChild(h('p', { class: 'muted', text: 'not confirmed by a re-run yet (a REGRESSION, or FLAKY on one side): the gate re-runs it before believing the verdict' +
       (vd.rerun ? ' (re-run: ' + str(vd.rerun) + ')' : '') }));
     if (c.reason) panel.appendChild(h('p', { class: 'reason', id: 'details-reason', text: str(c.reason) }));
     if (c.gone) return;
