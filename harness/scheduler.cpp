@@ -59,9 +59,13 @@ class Run {
   }
 
  private:
+  /// The run is being stopped. Reads the signal flag too: a guest killed by the same Ctrl-C
+  /// may end before the main thread has noticed it.
+  bool stopping() const { return stop_.load() || (options_.interrupt && options_.interrupt->load() != 0); }
+
   void work() {
     for (;;) {
-      if (stop_.load()) break;
+      if (stopping()) break;
       size_t i = next_.fetch_add(1);
       if (i >= cells_.size()) break;
       std::optional<CellResult> r = run_one(cells_[i]);
@@ -104,9 +108,9 @@ class Run {
       if (last.attempts.empty())
         last.attempts.push_back({last.outcome, last.duration_ms, std::nullopt, std::nullopt, last.reason});
       // A boot that ended because we stopped the run says nothing about the cell.
-      if (stop_.load() && last.outcome != Status::Pass && last.outcome != Status::Skip) return std::nullopt;
+      if (stopping() && last.outcome != Status::Pass && last.outcome != Status::Skip) return std::nullopt;
       attempts.insert(attempts.end(), last.attempts.begin(), last.attempts.end());
-      if (attempt > options_.retries || !should_retry(issue, last.outcome) || stop_.load()) break;
+      if (attempt > options_.retries || !should_retry(issue, last.outcome) || stopping()) break;
     }
     last.attempts = std::move(attempts);
     apply_expectation(issue, &last);

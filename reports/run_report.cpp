@@ -1,5 +1,6 @@
 #include "run_report.h"
 
+#include <sys/resource.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -20,6 +21,7 @@
 #include "atomic_file.h"
 #include "cell.h"
 #include "html_report.h"
+#include "predict.h"
 
 namespace pvm {
 using nlohmann::json;
@@ -108,6 +110,16 @@ json collect_run_meta(const RunMetaInputs& in) {
 
 void finish_run_meta(json* meta) {
   (*meta)["ended_at"] = utc_now_iso8601();
+  // What the harness cost next to what it ran (bench/matrix_floor.py reads this).
+  rusage self{}, children{};
+  getrusage(RUSAGE_SELF, &self);
+  getrusage(RUSAGE_CHILDREN, &children);
+  auto cpu_ms = [](const rusage& r) {
+    return (r.ru_utime.tv_sec + r.ru_stime.tv_sec) * 1000 + (r.ru_utime.tv_usec + r.ru_stime.tv_usec) / 1000;
+  };
+  (*meta)["rusage"] = {{"self_cpu_ms", cpu_ms(self)},
+                       {"children_cpu_ms", cpu_ms(children)},
+                       {"self_max_rss_kib", self.ru_maxrss}};
   if (meta->contains("started_at_ms") && (*meta)["started_at_ms"].is_number())
     (*meta)["duration_ms"] = epoch_ms() - (*meta)["started_at_ms"].get<int64_t>();
 }
@@ -154,6 +166,7 @@ void sort_cells_by_axes(const json& axes, json* cells) {
 
 json make_report(json meta, json axes, json cells, bool complete) {
   json summary = summarize_cells(cells);
+  json findings = prediction_findings(cells);  // predicted vs observed (harness/predict.h); [] without predictions
   return json{{"schema", kReportSchema},
               {"schema_version", kReportSchemaVersion},
               {"complete", complete},
@@ -161,6 +174,7 @@ json make_report(json meta, json axes, json cells, bool complete) {
               {"axes", std::move(axes)},
               {"summary", std::move(summary)},
               {"verdicts", nullptr},
+              {"findings", std::move(findings)},
               {"cells", std::move(cells)}};
 }
 
