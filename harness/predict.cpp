@@ -330,6 +330,12 @@ void to_json(json& j, const Prediction& p) {
 }
 
 Prediction Predictor::predict_cell(const CellSpec& spec) {
+  const HypervisorVersion* version = world_.find_version(spec.hv);
+  if (version && version->family != "rom") {
+    Prediction p;
+    p.reason = "no prediction: family " + version->family + " is not a ROM ABI (the model reads ROM images)";
+    return p;
+  }
   auto mit = manifests_.find(spec.kernel_image);
   if (mit == manifests_.end()) {
     std::string err;
@@ -358,7 +364,7 @@ Prediction Predictor::predict_cell(const CellSpec& spec) {
     rom = rit->second.image ? &*rit->second.image : nullptr;
     rom_error = rit->second.error;
   }
-  return predict(*mit->second, rom, rom_error, world_.find_version(spec.hv), spec.cmdline);
+  return predict(*mit->second, rom, rom_error, version, spec.cmdline);
 }
 
 void add_predictions(const World& world, const std::vector<CellSpec>& specs, json* cells) {
