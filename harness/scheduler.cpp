@@ -54,6 +54,11 @@ class Run {
     }
     lock.unlock();
     for (std::thread& t : threads) t.join();
+    // The workers may have seen the signal flag (and stopped) before this thread did.
+    if (out_.interrupted_by == 0 && options_.interrupt && options_.interrupt->load() != 0) {
+      out_.interrupted_by = options_.interrupt->load();
+      if (options_.on_interrupt) options_.on_interrupt();
+    }
     status_.run_finished(out_.interrupted_by != 0);
     return std::move(out_);
   }
