@@ -64,7 +64,7 @@ int run_predict(const PredictOptions& o) {
                 {"cells", std::move(cells)}};
     std::printf("%s\n", out.dump(1).c_str());
   }
-  if (unknown) std::fprintf(stderr, "pvmatrix predict: %zu cells without a prediction (no manifest)\n", unknown);
+  if (unknown) std::fprintf(stderr, "pvmatrix predict: %zu cells without a prediction (their reason says why)\n", unknown);
   return kExitOk;
 }
 

@@ -40,8 +40,14 @@ def nightly(pvmatrix, images, tmp_path_factory):
 def test_predict_covers_every_cell_of_the_nightly(pvmatrix, images, predicted):
     listed = cli(pvmatrix, images, "list", NIGHTLY).stdout.split()
     assert sorted(listed) == sorted(predicted)
-    assert len(predicted) == 90
-    assert all(p["status"] in ("PASS", "FAIL") for p in predicted.values())
+    # Every rom-family cell (5 releases x 6 versions x 3 configs) is predicted; other families
+    # (xen-*) are not modeled and say so.
+    rom = {cid: p for cid, p in predicted.items() if "/hv=rom-" in cid}
+    assert len(rom) == 90
+    assert all(p["status"] in ("PASS", "FAIL") for p in rom.values())
+    for cid, p in predicted.items():
+        if cid not in rom:
+            assert p["status"] is None and "family" in p["reason"], (cid, p)
 
 
 def test_prediction_agrees_with_every_boot(predicted, nightly):
@@ -52,8 +58,10 @@ def test_prediction_agrees_with_every_boot(predicted, nightly):
         outcome = cell["outcome"]
         if outcome in ("ERROR", "SKIP"):  # infrastructure: nothing observed about the guest
             continue
-        compared += 1
         p = predicted[cell["id"]]
+        if p["status"] is None:  # not predicted (another family)
+            continue
+        compared += 1
         if p["status"] != outcome:
             disagreements.append(f"{cell['id']}: predicted {p['status']} ({p['reason']}), boot {outcome}: "
                                  f"{cell['reason']}")
