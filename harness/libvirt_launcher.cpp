@@ -110,6 +110,7 @@ struct Run {
   std::condition_variable cv;
   bool stopped = false;      ///< libvirt says the domain stopped
   bool interrupted = false;  ///< kill_all() destroyed it
+  bool retiring = false;     ///< boot() has its answer; the domain is left to stop by itself
   std::string resume_failure;  ///< why the paused domain could not be resumed
 };
 
@@ -137,6 +138,10 @@ struct LibvirtLauncher::Impl {
     {
       std::lock_guard lock(retire_mu);
       ++retiring;
+    }
+    {
+      std::lock_guard lock(run->mu);
+      run->retiring = true;
     }
     std::thread([this, dom, name = std::move(name), run = std::move(run), destroy_at] {
       bool stopped;
@@ -223,7 +228,7 @@ LibvirtLauncher::LibvirtLauncher(LibvirtLauncherOptions options)
   impl_->uri = options_.uri;
 }
 
-LibvirtLauncher::~LibvirtLauncher() { kill_all(); }
+LibvirtLauncher::~LibvirtLauncher() { stop_all(StopMode::LetFinishedStop); }
 
 unsigned LibvirtLauncher::host_cpus() {
   std::string err;
@@ -324,7 +329,7 @@ BootOutcome LibvirtLauncher::boot(const CellSpec& spec) {
                                            std::chrono::duration<double>(spec.timeout_s));
   const auto grace = std::chrono::duration<double>(options_.done_grace_s);
   auto last_growth = Clock::now();
-  auto next_state_poll = Clock::now() + std::chrono::milliseconds(500);
+  auto next_state_poll = Clock::now() + std::chrono::seconds(2);
   bool stopped = false;
   for (;;) {
     bool interrupted;
@@ -357,8 +362,10 @@ BootOutcome LibvirtLauncher::boot(const CellSpec& spec) {
     // unknowable here, so waiting for libvirt to notice QEMU's exit (seconds where zombies
     // are reaped late) would add nothing the records do not already say.
     if (tail.final_record() && now - last_growth >= grace) break;
-    if (now >= next_state_poll) {  // in case an event was lost
-      next_state_poll = now + std::chrono::milliseconds(500);
+    // In case an event was lost. Not once the guest has given its answer: while libvirt
+    // tears down a domain whose QEMU exited, every call on it blocks until the reap.
+    if (!tail.final_record() && now >= next_state_poll) {
+      next_state_poll = now + std::chrono::seconds(2);
       int state = 0;
       if (virDomainGetState(dom, &state, nullptr, 0) < 0 || state == VIR_DOMAIN_SHUTOFF) {
         stopped = true;
@@ -385,7 +392,9 @@ BootOutcome LibvirtLauncher::boot(const CellSpec& spec) {
   return finish();
 }
 
-void LibvirtLauncher::kill_all() {
+void LibvirtLauncher::kill_all() { stop_all(StopMode::DestroyAll); }
+
+void LibvirtLauncher::stop_all(StopMode mode) {
   std::vector<std::pair<std::string, std::shared_ptr<Run>>> runs;
   virConnectPtr conn = nullptr;
   {
@@ -397,20 +406,27 @@ void LibvirtLauncher::kill_all() {
       virConnectRef(conn);
     }
   }
+  // Destroyed here too, all at once (each waits for its QEMU to be reaped), so no domain
+  // of ours is left when kill_all returns.
+  std::vector<std::thread> destroyers;
   for (auto& [name, run] : runs) {
     {
       std::lock_guard lock(run->mu);
+      // Destroying a domain whose QEMU already exited holds up the daemon until the reap:
+      // at a normal end, domains that gave their answer are left to stop by themselves.
+      if (mode == StopMode::LetFinishedStop && run->retiring) continue;
       run->interrupted = true;
       run->cv.notify_all();
     }
-    // Destroyed here too, so no domain of ours is left when kill_all returns.
-    if (conn) {
+    if (!conn) continue;
+    destroyers.emplace_back([conn, name = name] {
       if (virDomainPtr dom = virDomainLookupByName(conn, name.c_str())) {
         virDomainDestroy(dom);
         virDomainFree(dom);
       }
-    }
+    });
   }
+  for (auto& t : destroyers) t.join();
   if (conn) virConnectClose(conn);
   impl_->wait_retired();
 }

@@ -49,6 +49,11 @@ class LibvirtLauncher : public Launcher {
   struct Impl;  ///< libvirt state (connection, event callback, running domains)
 
  private:
+  enum class StopMode { DestroyAll, LetFinishedStop };
+  /// Destroys running domains (all, or only those still booting) and waits for every
+  /// domain of this launcher to be gone.
+  void stop_all(StopMode mode);
+
   LibvirtLauncherOptions options_;
   std::unique_ptr<Impl> impl_;
 };
