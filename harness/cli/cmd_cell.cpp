@@ -148,12 +148,14 @@ int run_cell_command(const CellOptions& o) {
   sigaddset(&stop, SIGINT);
   sigaddset(&stop, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop, nullptr);
-  std::shared_ptr<Launcher> shared(std::move(launcher));  // the watcher keeps it alive
-  std::thread([stop, shared] {
+  std::shared_ptr<Launcher> shared(std::move(launcher));
+  // The watcher only borrows it: the launcher must be destroyed when the cell ends (the
+  // libvirt one waits there for its domain to be gone).
+  std::thread([stop, weak = std::weak_ptr<Launcher>(shared)] {
     int sig = 0;
     if (sigwait(&stop, &sig) == 0) {
       caught = sig;
-      shared->kill_all();
+      if (auto l = weak.lock()) l->kill_all();
     }
   }).detach();
 
