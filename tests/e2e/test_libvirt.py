@@ -98,6 +98,19 @@ def world_images(images):
     return images
 
 
+@pytest.fixture(scope="session")
+def readable_rom():
+    """A dummy ROM for the test guests that the libvirt host's QEMU user can read: QEMU runs
+    as libvirt's unprivileged user there, and pytest's tmp dirs are private (0700)."""
+    d = Path("/tmp/pvmatrix-libvirt-test")
+    d.mkdir(mode=0o755, exist_ok=True)
+    d.chmod(0o755)
+    rom = d / "dummy.rom"
+    rom.write_bytes(b"\0" * 512)
+    rom.chmod(0o644)
+    return rom
+
+
 def comparable(cell):
     """What must agree between the backends for one cell."""
     return {
@@ -126,19 +139,19 @@ def test_a_cell_through_libvirt_matches_the_qemu_backend(cell, world_images, lib
 
 
 @pytest.mark.parametrize("name", CORPUS)
-def test_the_guest_corpus_through_libvirt(cell, fixture_guest, dummy_rom, libvirt_uri, name):
+def test_the_guest_corpus_through_libvirt(cell, fixture_guest, readable_rom, libvirt_uri, name):
     timeout = 3 if name == "spin" else 30
-    run = cell("--kernel", fixture_guest(name), "--hv", "rom-1.13", "--rom", dummy_rom, "--timeout", timeout,
+    run = cell("--kernel", fixture_guest(name), "--hv", "rom-1.13", "--rom", readable_rom, "--timeout", timeout,
                "--json", "--backend", "libvirt")
     assert run.cell, run
     assert run.cell["status"] == CORPUS[name], f"{run.cell['reason']}\n{run.cell['evidence']}"
     assert run.cell["attempts"][0]["exit_code"] is None  # unknowable through libvirt
 
 
-def test_a_timeout_destroys_the_domain(cell, fixture_guest, dummy_rom, libvirt_uri):
+def test_a_timeout_destroys_the_domain(cell, fixture_guest, readable_rom, libvirt_uri):
     before = set(pvm_domains(libvirt_uri))
     t0 = time.time()
-    run = cell("--kernel", fixture_guest("spin"), "--hv", "rom-1.13", "--rom", dummy_rom, "--timeout", 1,
+    run = cell("--kernel", fixture_guest("spin"), "--hv", "rom-1.13", "--rom", readable_rom, "--timeout", 1,
                "--json", "--backend", "libvirt")
     assert run.cell["status"] == "HANG", run
     assert time.time() - t0 < 20
@@ -146,8 +159,8 @@ def test_a_timeout_destroys_the_domain(cell, fixture_guest, dummy_rom, libvirt_u
     assert set(pvm_domains(libvirt_uri)) - before == set()
 
 
-def test_an_unreachable_daemon_is_an_infrastructure_error(cell, fixture_guest, dummy_rom):
-    run = cell("--kernel", fixture_guest("pass"), "--hv", "rom-1.13", "--rom", dummy_rom, "--json",
+def test_an_unreachable_daemon_is_an_infrastructure_error(cell, fixture_guest, readable_rom):
+    run = cell("--kernel", fixture_guest("pass"), "--hv", "rom-1.13", "--rom", readable_rom, "--json",
                "--backend", "libvirt", "--connect", "qemu+unix:///system?socket=/nonexistent/libvirt-sock")
     assert run.cell["status"] == "ERROR", run
     assert "/nonexistent/libvirt-sock" in run.cell["reason"]
