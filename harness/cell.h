@@ -38,6 +38,11 @@ struct CellSpec {
   uint32_t memory_mib = 64;       ///< guest RAM
   std::vector<std::string> extra_qemu_args; ///< from version.json platform "devices"/config
   double timeout_s = 10.0;        ///< wall-clock budget for one attempt
+  std::string family = "rom";     ///< the version's family: "rom" | "xen"
+  std::string qemu;               ///< QEMU binary the version needs; "" = the launcher's default
+  std::string hypervisor_image;   ///< family xen: the Xen binary (QEMU -kernel; the kernel is a module)
+  std::string hypervisor_cmdline; ///< family xen: Xen's command line
+  std::string skip_reason;        ///< not "": the cell's requirements are missing; it is SKIP, not booted
 
   /// Stable id: "kernel=2.6.25/hv=rom-1.12/cfg=default".
   std::string id() const;

@@ -1,6 +1,7 @@
 #include "hypervisor_version.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -170,6 +171,12 @@ bool parse_api(const std::string& s, uint8_t* major, uint8_t* minor) {
 
 }  // namespace
 
+namespace {
+bool parse_platform(const JsonText& doc, Reader& r, HypervisorVersion* v, JsonError* err);
+std::optional<HypervisorVersion> parse_xen_version(const JsonText& doc, const std::string& file,
+                                                   std::string_view expected_name, JsonError* err);
+}  // namespace
+
 std::optional<HypervisorVersion> parse_hypervisor_version(std::string text, const std::string& file,
                                                           std::string_view expected_name,
                                                           JsonError* err) {
@@ -178,6 +185,11 @@ std::optional<HypervisorVersion> parse_hypervisor_version(std::string text, cons
   if (!doc->root().is_object()) {
     *err = doc->error_at("", "expected an object");
     return std::nullopt;
+  }
+  {
+    auto fam = doc->root().find("family");
+    if (fam != doc->root().end() && fam->is_string() && fam->get<std::string>() == "xen")
+      return parse_xen_version(*doc, file, expected_name, err);
   }
   if (!doc->check_keys("", {"name", "family", "api", "summary", "calling_convention", "features",
                             "calls", "quirks", "platform"},
@@ -196,7 +208,7 @@ std::optional<HypervisorVersion> parse_hypervisor_version(std::string text, cons
     return std::nullopt;
   }
   if (v.family != "rom") {
-    r.fail("/family", "unknown family \"" + v.family + "\" (known: rom)");
+    r.fail("/family", "unknown family \"" + v.family + "\" (known: rom, xen)");
     return std::nullopt;
   }
   if (!parse_api(api, &v.api_major, &v.api_minor)) {
@@ -301,29 +313,90 @@ std::optional<HypervisorVersion> parse_hypervisor_version(std::string text, cons
     v.quirks.push_back(std::move(q));
   }
 
-  // platform
-  if (!r.get("/platform", "an object", &json::is_object)) return std::nullopt;
-  if (!doc->check_keys("/platform", {"machine", "cpu", "memory_mib", "devices"}, err))
-    return std::nullopt;
+  if (!parse_platform(*doc, r, &v, err)) return std::nullopt;
+  return v;
+}
+
+namespace {
+
+bool parse_platform(const JsonText& doc_ref, Reader& r, HypervisorVersion* vp, JsonError* err) {
+  const JsonText* doc = &doc_ref;
+  HypervisorVersion& v = *vp;
+  if (!r.get("/platform", "an object", &json::is_object)) return false;
+  if (!doc->check_keys("/platform", {"machine", "cpu", "memory_mib", "devices", "qemu"}, err))
+    return false;
+  if (!r.string("/platform/qemu", &v.platform.qemu, /*required=*/false)) return false;
   if (!r.string("/platform/machine", &v.platform.machine) ||
       !r.string("/platform/cpu", &v.platform.cpu))
-    return std::nullopt;
+    return false;
   const json* mem = r.get("/platform/memory_mib", "an integer", &json::is_number_unsigned);
-  if (!mem) return std::nullopt;
+  if (!mem) return false;
   uint64_t mib = mem->get<uint64_t>();
   if (mib < 8 || mib > 4096) {
     r.fail("/platform/memory_mib", "expected 8..4096 MiB, got " + std::to_string(mib));
-    return std::nullopt;
+    return false;
   }
   v.platform.memory_mib = static_cast<uint32_t>(mib);
   const json* devices = r.get("/platform/devices", "an array", &json::is_array);
-  if (!devices) return std::nullopt;
+  if (!devices) return false;
   for (size_t i = 0; i < devices->size(); ++i) {
     std::string d;
-    if (!r.string("/platform/devices/" + std::to_string(i), &d)) return std::nullopt;
+    if (!r.string("/platform/devices/" + std::to_string(i), &d)) return false;
     v.platform.devices.push_back(std::move(d));
   }
+  return true;
+}
+
+// Family "xen": the hypervisor is Xen itself, so there is no ROM API, call table or feature
+// bits to describe: what the guest negotiates (XENVER_version) is reported by the kernel.
+std::optional<HypervisorVersion> parse_xen_version(const JsonText& doc, const std::string& file,
+                                                   std::string_view expected_name, JsonError* err) {
+  if (!doc.check_keys("", {"name", "family", "summary", "package", "quirks", "xen_cmdline", "platform"}, err))
+    return std::nullopt;
+  Reader r(doc, err);
+  HypervisorVersion v;
+  v.path = file;
+  if (!r.string("/name", &v.name) || !r.string("/family", &v.family) || !r.string("/summary", &v.summary) ||
+      !r.string("/xen_cmdline", &v.xen.cmdline))
+    return std::nullopt;
+  if (!expected_name.empty() && v.name != expected_name) {
+    r.fail("/name", "\"" + v.name + "\" differs from its folder name \"" + std::string(expected_name) + "\"");
+    return std::nullopt;
+  }
+  if (!r.get("/package", "an object", &json::is_object)) return std::nullopt;
+  if (!doc.check_keys("/package", {"name", "version", "binary"}, err)) return std::nullopt;
+  if (!r.string("/package/name", &v.xen.package) || !r.string("/package/version", &v.xen.package_version) ||
+      !r.string("/package/binary", &v.xen.binary))
+    return std::nullopt;
+  for (char c : v.xen.package_version)
+    if (!(isalnum(static_cast<unsigned char>(c)) || std::string_view("+-.~:").find(c) != std::string_view::npos)) {
+      r.fail("/package/version", "not a Debian version: \"" + v.xen.package_version + "\"");
+      return std::nullopt;
+    }
+  const json* quirks = r.get("/quirks", "an array", &json::is_array);
+  if (!quirks) return std::nullopt;
+  for (size_t i = 0; i < quirks->size(); ++i) {
+    std::string ptr = "/quirks/" + std::to_string(i);
+    if (!r.get(ptr, "an object", &json::is_object)) return std::nullopt;
+    if (!doc.check_keys(ptr, {"id", "text"}, err)) return std::nullopt;
+    HvQuirk q;
+    if (!r.string(ptr + "/id", &q.id) || !r.string(ptr + "/text", &q.text)) return std::nullopt;
+    v.quirks.push_back(std::move(q));
+  }
+  if (!parse_platform(doc, r, &v, err)) return std::nullopt;
   return v;
+}
+
+}  // namespace
+
+std::string xen_cache_dir() {
+  if (const char* c = std::getenv("PVMATRIX_XEN_CACHE"); c && *c) return c;
+  const char* home = std::getenv("HOME");
+  return std::string(home && *home ? home : "/root") + "/.cache/pvmatrix/xen";
+}
+
+std::string xen_binary_path(const HypervisorVersion& v) {
+  return xen_cache_dir() + "/" + v.xen.package_version + "/xen";
 }
 
 std::optional<HypervisorVersion> load_hypervisor_version(const std::string& dir, JsonError* err) {

@@ -34,12 +34,22 @@ struct HvPlatform {
   std::string cpu = "qemu32";
   uint32_t memory_mib = 64;
   std::vector<std::string> devices;  ///< each one a QEMU `-device` argument value
+  std::string qemu;                  ///< QEMU binary for this platform; "" = the launcher's default
+};
+
+/// Family "xen": a real hypervisor binary from a Debian package, fetched into a cache by
+/// scripts/xen-fetch.sh (never built, never installed system-wide).
+struct HvXen {
+  std::string package;          ///< "xen-hypervisor-4.17-amd64"
+  std::string package_version;  ///< pinned, e.g. "4.17.7+13-g2445b30a44-0+deb12u1"
+  std::string binary;           ///< path inside the unpacked package, e.g. "boot/xen-4.17-amd64.gz"
+  std::string cmdline;          ///< Xen's own command line (console=com1 dom0=pvh ...)
 };
 
 /// A validated version.json.
 struct HypervisorVersion {
   std::string name;     ///< "rom-1.12", equal to its folder name
-  std::string family;   ///< "rom"
+  std::string family;   ///< "rom" | "xen"
   uint8_t api_major = 0;
   uint8_t api_minor = 0;
   std::string summary;
@@ -48,6 +58,7 @@ struct HypervisorVersion {
   std::vector<HvCall> calls;  ///< sorted by number, unique
   std::vector<HvQuirk> quirks;
   HvPlatform platform;
+  HvXen xen;            ///< family "xen" only
   std::string path;     ///< the version.json it was loaded from
 
   /// "3.2".
@@ -63,6 +74,11 @@ struct HypervisorVersion {
 std::optional<HypervisorVersion> parse_hypervisor_version(std::string text, const std::string& file,
                                                           std::string_view expected_name,
                                                           JsonError* err);
+/// Where a xen version's hypervisor lives: <cache>/<package_version>/xen (gunzipped by
+/// scripts/xen-fetch.sh). `cache` is env PVMATRIX_XEN_CACHE, else ~/.cache/pvmatrix/xen.
+std::string xen_cache_dir();
+std::string xen_binary_path(const HypervisorVersion& v);
+
 /// Loads <dir>/version.json; "name" must equal the folder name of `dir`.
 std::optional<HypervisorVersion> load_hypervisor_version(const std::string& dir, JsonError* err);
 /// Loads every <root>/*/version.json (sorted by name); the first error stops the load.

@@ -58,6 +58,12 @@ std::string cap_field(std::string_view s, size_t limit) {
   return std::string(s.substr(0, cut)) + "...[" + std::to_string(s.size() - cut) + " bytes cut]";
 }
 
+std::string_view strip_console_prefixes(std::string_view line) {
+  for (std::string_view prefix : kConsolePrefixes)
+    if (line.compare(0, prefix.size(), prefix) == 0) line.remove_prefix(prefix.size());
+  return line;
+}
+
 void SerialParser::feed(std::string_view chunk) {
   size_t start = 0;
   for (size_t nl = chunk.find('\n'); nl != std::string_view::npos; nl = chunk.find('\n', start)) {
@@ -79,9 +85,10 @@ void SerialParser::parse_line(std::string line, bool partial) {
   if (!line.empty() && line.back() == '\r') line.pop_back();
   size_t index = out_.lines.size();
   out_.lines.push_back({line, partial});
-  if (line.compare(0, kRecordPrefix.size(), kRecordPrefix) != 0) return;
+  std::string_view record = strip_console_prefixes(line);
+  if (record.compare(0, kRecordPrefix.size(), kRecordPrefix) != 0) return;
 
-  std::string_view body = std::string_view(line).substr(kRecordPrefix.size());
+  std::string_view body = record.substr(kRecordPrefix.size());
   if (body.size() > kRecordLineLimit) {
     ++out_.malformed;
     return;

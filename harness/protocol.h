@@ -15,6 +15,13 @@ namespace pvm {
 
 /// Prefix of a record line.
 inline constexpr std::string_view kRecordPrefix = "@pvm ";
+/// Prefixes a hypervisor's console puts before a guest's line, stripped (each at most once,
+/// in this order) before record detection: Xen prints its own lines, and a PVH dom0's debug
+/// port (0xe9) lines, as "(XEN) ...", guest lines as "(d0) ...". Nothing else is stripped:
+/// "(XEN) (d0) @pvm {...}" is a record, "(d1) @pvm" or " @pvm" is not. The log keeps the line.
+inline constexpr std::string_view kConsolePrefixes[] = {"(XEN) ", "(d0) "};
+/// `line` without the known console prefixes (a view into it).
+std::string_view strip_console_prefixes(std::string_view line);
 /// Guest strings longer than this are cut (and marked) when parsed.
 inline constexpr size_t kFieldLimit = 4096;
 

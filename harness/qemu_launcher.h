@@ -37,7 +37,9 @@ class QemuLauncher : public Launcher {
 
   /// The full argv QEMU is started with for `spec` (argv[0] is the binary).
   std::vector<std::string> argv(const CellSpec& spec) const;
-  /// The binary this launcher execs.
+  /// Family xen: Xen as the multiboot kernel, the cell's kernel as its dom0 module.
+  std::vector<std::string> xen_argv(const CellSpec& spec) const;
+  /// The binary this launcher execs (unless the cell's version names its own).
   const std::string& qemu() const { return qemu_; }
 
  private:

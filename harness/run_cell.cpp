@@ -47,6 +47,17 @@ std::string shell_quote(const std::vector<std::string>& argv) {
 }
 
 CellResult run_cell(Launcher& launcher, const CellSpec& spec, const RunCellOptions& options) {
+  if (!spec.skip_reason.empty()) {  // requirements missing on this host: SKIP with the reason, no boot
+    BootOutcome none;
+    CellResult r = classify(spec, none);
+    r.status = r.outcome = Status::Skip;
+    r.reason = spec.skip_reason;
+    r.evidence = spec.skip_reason;
+    r.attempts.clear();
+    r.attempts.push_back({Status::Skip, 0, std::nullopt, std::nullopt, spec.skip_reason});
+    r.backend = launcher.name();
+    return r;
+  }
   BootOutcome boot = launcher.boot(spec);
   CellResult result = classify(spec, boot);
   result.backend = launcher.name();

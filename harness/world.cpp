@@ -1,5 +1,7 @@
 #include "world.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
@@ -104,7 +106,21 @@ std::optional<CellSpec> World::make_spec(const std::string& kernel, const std::s
   s.cmdline = config.cmdline;
   s.config = config.name.empty() ? config_name_for(config.cmdline) : config.name;
   s.kernel_image = kernel_image(kernel);
-  s.rom_image = rom_image(hv);
+  s.family = v->family;
+  s.qemu = v->platform.qemu;
+  if (v->family == "xen") {
+    s.hypervisor_image = xen_binary_path(*v);
+    s.hypervisor_cmdline = v->xen.cmdline;
+    std::error_code ec;
+    if (!fs::is_regular_file(s.hypervisor_image, ec))
+      s.skip_reason = "Xen " + v->xen.package_version + " is not in the cache (" + s.hypervisor_image +
+                      "): run scripts/xen-fetch.sh (needs network and the Debian package " + v->xen.package +
+                      "=" + v->xen.package_version + ")";
+    else if (!s.qemu.empty() && access(s.qemu.c_str(), X_OK) != 0)
+      s.skip_reason = "QEMU binary " + s.qemu + " for " + hv + " is not executable";
+  } else {
+    s.rom_image = rom_image(hv);
+  }
   s.machine = config.machine.value_or(v->platform.machine);
   s.cpu = v->platform.cpu;
   s.memory_mib = config.memory_mib.value_or(v->platform.memory_mib);
