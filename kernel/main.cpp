@@ -17,6 +17,7 @@
 #include "pv/cmdline.h"
 #include "pv/pvops.h"
 #include "pv/rom.h"
+#include "pv/xen.h"
 #include "release.h"
 #include "time/clock.h"
 #include "time/events.h"
@@ -37,6 +38,13 @@ struct MultibootInfo {
 constinit pv::CommandLine cmdline;
 constinit pv::Rom rom;
 constinit pv::Binding binding;
+/// Booted as a Xen PVH guest (dom0): the hypervisor is Xen, not a ROM.
+constinit bool on_xen = false;
+constinit const char* xen_missing = nullptr;  ///< PVH entry but no usable Xen interface: why
+constinit char pvh_cmdline[256] = {};
+
+/// The value a group bound to the hypervisor shows in the binding.
+const char* bound_name() { return on_xen ? "xen" : "rom"; }
 
 const char* feature_list(uint32_t features, char* buf, size_t cap) {
   Text<160> t;
@@ -48,26 +56,51 @@ const char* feature_list(uint32_t features, char* buf, size_t cap) {
 
 void add_binding(Record& r, bool all_native) {
   r.begin_object("binding");
-  for (int g = 0; g < pv::kGroupCount; ++g) r.str(pv::kGroupNames[g], !all_native && binding.rom[g] ? "rom" : "native");
+  for (int g = 0; g < pv::kGroupCount; ++g) r.str(pv::kGroupNames[g], !all_native && binding.rom[g] ? bound_name() : "native");
   r.end_object();
 }
 
 void boot_stage(uint32_t magic, const MultibootInfo* mbi) {
-  if (magic != kMultibootMagic) PANIC("not booted by a multiboot loader (magic 0x%x)", static_cast<unsigned>(magic));
-  // The command line lives in low memory: read it before paging leaves page 0 unmapped.
-  pv::parse_command_line(mbi && (mbi->flags & kMultibootCmdline) ? reinterpret_cast<const char*>(mbi->cmdline) : nullptr,
-                         cmdline);
+  if (magic == xen::kPvhMagic) {
+    // Xen gives dom0 its module's command line without the image path; the parser skips a
+    // first token, so put one back.
+    auto* si = reinterpret_cast<const xen::StartInfo*>(mbi);
+    str_copy(pvh_cmdline, sizeof pvh_cmdline, "pvh ");
+    if (si && si->magic == xen::kPvhMagic && si->cmdline_paddr && si->cmdline_paddr < 0x100000000ull) {
+      const char* c = reinterpret_cast<const char*>(static_cast<uint32_t>(si->cmdline_paddr));
+      size_t n = strlen(pvh_cmdline);
+      str_copy(pvh_cmdline + n, sizeof pvh_cmdline - n, c);
+    }
+    pv::parse_command_line(pvh_cmdline, cmdline);
+  } else {
+    if (magic != kMultibootMagic) PANIC("not booted by a multiboot loader (magic 0x%x)", static_cast<unsigned>(magic));
+    // The command line lives in low memory: read it before paging leaves page 0 unmapped.
+    pv::parse_command_line(mbi && (mbi->flags & kMultibootCmdline) ? reinterpret_cast<const char*>(mbi->cmdline) : nullptr,
+                           cmdline);
+  }
   Record("hello", true).str("kernel", kRelease.name).str("build", PVM_BUILD_ID).str("cmdline", cmdline.args).emit();
 
-  pic::init();
-  paging::init();
-  lapic::init();
-  uint64_t hz = clock::calibrate_tsc();
+  uint64_t hz = 0;
+  if (on_xen) {
+    // PVH: no PIT or 8259 (Xen keeps them); Xen states the TSC frequency in its CPUID leaf.
+    paging::init();
+    lapic::init();
+    events::set_no_pit();
+    hz = uint64_t(xen::tsc_khz()) * 1000;
+    if (hz) clock::set_tsc_hz(hz);
+    else hz = clock::tsc_hz();
+  } else {
+    pic::init();
+    paging::init();
+    lapic::init();
+    hz = clock::calibrate_tsc();
+  }
 
   probes::Stage s("boot");
   Text<256> d;
-  d.add("multiboot, paging on (16 MiB identity), LAPIC %s, TSC %u kHz", lapic::present() ? "on" : "absent",
-        static_cast<unsigned>(hz / 1000));
+  d.add("%s, paging on (16 MiB identity), LAPIC %s, TSC %u kHz%s",
+        on_xen ? "Xen PVH entry" : "multiboot", lapic::present() ? "on" : "absent",
+        static_cast<unsigned>(hz / 1000), on_xen ? " (from Xen's CPUID time leaf)" : "");
   if (cmdline.native_groups) {
     d.add("; pv.native keeps");
     for (int g = 0; g < pv::kGroupCount; ++g)
@@ -79,6 +112,12 @@ void boot_stage(uint32_t magic, const MultibootInfo* mbi) {
 }
 
 void rom_stage() {
+  if (on_xen) {
+    // Xen is the hypervisor: there is no ROM to look for (fw_cfg is QEMU's, under Xen).
+    str_copy(rom.absence, sizeof rom.absence, "booted by Xen (PVH): no ROM, the Xen backend binds");
+    probes::Stage("rom").finish(rom.absence, "skip");
+    return;
+  }
   pv::discover_rom(rom);
   probes::Stage s("rom");
   Text<256> d;
@@ -102,7 +141,49 @@ void rom_stage() {
   s.finish(d.c_str());
 }
 
+void xen_shutdown(uint32_t code) { xen::shutdown(code); }
+
+/// Xen backend binding: what this kernel does through Xen, per group. cpu: shutdown through
+/// SCHEDOP_shutdown. The irq (event-channel upcall mask), mmu and timer (VCPUOP timers,
+/// VIRQ_TIMER) groups are not implemented by this backend yet: they stay native, and the hv
+/// record says so.
+void bind_xen() {
+  const uint32_t ver = xen::version();
+  const uint32_t feats = xen::features();
+  const bool cpu_native = cmdline.native_groups & (1u << static_cast<int>(pv::Group::kCpu));
+  for (int g = 0; g < pv::kGroupCount; ++g) binding.overridden[g] = cmdline.native_groups & (1u << g);
+  if (!cpu_native) {
+    pv::ops.cpu.shutdown = xen_shutdown;
+    binding.rom[static_cast<int>(pv::Group::kCpu)] = true;
+  }
+  char api[16];
+  Text<16> a;
+  a.add("%u.%u", static_cast<unsigned>(ver >> 16), static_cast<unsigned>(ver & 0xffff));
+  str_copy(api, sizeof api, a.c_str());
+  Record hv("hv");
+  hv.str("family", "xen").str("name", "xen").str("api", api);
+  Text<32> f;
+  f.add("0x%x", static_cast<unsigned>(feats));
+  hv.str("xen_features", f.c_str());
+  add_binding(hv, false);
+  hv.emit();
+
+  probes::Stage s("bind");
+  Text<512> d;
+  d.add("Xen %s (CPUID base 0x%x, hypercall page), XENVER_get_features 0x%x; %s binds cpu (SCHEDOP_shutdown)%s; "
+        "irq, mmu, timer, lazy native (not in this backend)",
+        api, static_cast<unsigned>(xen::cpuid_base()), static_cast<unsigned>(feats), kRelease.name,
+        cpu_native ? " -- kept native by pv.native" : "");
+  s.pass("hv.negotiate", d.c_str());
+  Text<160> b;
+  for (int g = 0; g < pv::kGroupCount; ++g)
+    b.add("%s%s=%s%s", g ? " " : "", pv::kGroupNames[g], binding.rom[g] ? "xen" : "native",
+          binding.overridden[g] ? "(pv.native)" : "");
+  s.finish(b.c_str());
+}
+
 void bind_stage() {
+  if (on_xen) return bind_xen();
   pv::bind(rom, cmdline, binding);
   lapic::keep_virtual_wire();  // the ROM's init may have reprogrammed the APIC
 
@@ -163,7 +244,8 @@ void bind_stage() {
 
 [[noreturn]] void shutdown_stage() {
   probes::Stage("shutdown").finish(pv::ops.cpu.shutdown == pv::native_ops().cpu.shutdown ? "isa-debug-exit (native)"
-                                                                                        : "Shutdown(37) via the ROM");
+                                   : on_xen ? "SCHEDOP_shutdown via Xen"
+                                            : "Shutdown(37) via the ROM");
   const probes::Tally& t = probes::tally();
   Record("done").num("pass", t.pass).num("fail", t.fail).num("skip", t.skip).emit();
   uint32_t code = t.fail ? pvrom::kExitFail : pvrom::kExitPass;
@@ -177,7 +259,8 @@ extern "C" void (*__init_array_start[])();
 extern "C" void (*__init_array_end[])();
 
 extern "C" [[noreturn]] void kernel_main(uint32_t magic, const MultibootInfo* mbi) {
-  serial::init();
+  if (magic == xen::kPvhMagic) on_xen = xen::init(&xen_missing);
+  if (!on_xen) serial::init();
   cpu::init_descriptors();
   pv::set_all_native();
   for (auto* ctor = __init_array_start; ctor != __init_array_end; ++ctor) (*ctor)();

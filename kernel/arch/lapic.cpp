@@ -49,6 +49,12 @@ void start_timer_periodic(uint8_t vector, uint32_t count) {
   write(kTimerInitial, count);
 }
 
+void start_timer_oneshot(uint8_t vector, uint32_t count) {
+  write(kTimerDivide, kDivideBy1);
+  write(kLvtTimer, vector);
+  write(kTimerInitial, count ? count : 1);
+}
+
 void stop_timer() {
   write(kLvtTimer, kLvtMasked);
   write(kTimerInitial, 0);

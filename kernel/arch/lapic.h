@@ -18,5 +18,11 @@ void eoi();
 /// Periodic LAPIC timer on `vector`, `count` bus ticks (divide by 1) apart.
 void start_timer_periodic(uint8_t vector, uint32_t count);
 void stop_timer();
+/// One interrupt on `vector` after `count` bus ticks (divide by 1).
+void start_timer_oneshot(uint8_t vector, uint32_t count);
+/// The timer's bus clock: 1 GHz under QEMU and under Xen's vLAPIC.
+inline constexpr uint64_t kBusHz = 1000000000ull;
+/// Vector of the LAPIC timer when it is the clock event device (Xen PVH: no PIT).
+inline constexpr uint8_t kEventVector = 0xED;
 
 }  // namespace lapic

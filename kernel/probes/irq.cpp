@@ -5,6 +5,8 @@
 #include "arch/pic.h"
 #include "arch/pit.h"
 #include "arch/x86.h"
+#include "time/events.h"
+#include "arch/lapic.h"
 #include "lib/format.h"
 #include "probes/probe.h"
 #include "pv/pvops.h"
@@ -105,10 +107,23 @@ void iret_probe(Stage& s) {
   s.report("irq.iret", ok, d.c_str(), rom ? pvrom::kCallIret : kNoCall);
 }
 
+void lapic_tick(cpu::Frame&) {
+  tick();
+  lapic::eoi();
+}
+
 void halt_probes(Stage& s) {
   const auto& n = pv::native_ops().irq;
-  pic::set_handler(pit::kIrq, tick);
-  pit::start_periodic(kTickDivisor);
+  // Without a PIT (Xen PVH) the wake-up ticks come from the LAPIC timer, 1 ms apart.
+  const bool pit = events::has_pit();
+  const char* source = pit ? "PIT IRQ 0 at ~1 kHz" : "LAPIC timer at 1 kHz";
+  if (pit) {
+    pic::set_handler(pit::kIrq, tick);
+    pit::start_periodic(kTickDivisor);
+  } else {
+    cpu::set_handler(lapic::kHeartbeatVector, lapic_tick);
+    lapic::start_timer_periodic(lapic::kHeartbeatVector, static_cast<uint32_t>(lapic::kBusHz / 1000));
+  }
 
   {  // halt: hlt with IF as the caller left it (enabled)
     bool rom = is_rom(pv::ops.irq.halt, n.halt);
@@ -121,8 +136,8 @@ void halt_probes(Stage& s) {
     uint64_t us = (x86::rdtsc() - t0) * 1000000 / clock::tsc_hz();
     bool woke = ticks != before;
     Text<160> d;
-    d.add("halt via %s %s after %u us (PIT IRQ 0 at ~1 kHz)", via(rom),
-          woke ? "woken by an interrupt" : "returned WITHOUT an interrupt", static_cast<unsigned>(us));
+    d.add("halt via %s %s after %u us (%s)", via(rom),
+          woke ? "woken by an interrupt" : "returned WITHOUT an interrupt", static_cast<unsigned>(us), source);
     s.report("irq.halt", woke && us < 5000, d.c_str(), rom ? pvrom::kCallHalt : kNoCall);
   }
   {  // safe_halt: sti; hlt atomically from IF=0, returns with IF=1
@@ -140,8 +155,12 @@ void halt_probes(Stage& s) {
           woke ? "woken by an interrupt" : "returned WITHOUT an interrupt", static_cast<unsigned>(us), on);
     s.report("irq.safe_halt", woke && on && us < 5000, d.c_str(), rom ? pvrom::kCallSafeHalt : kNoCall);
   }
-  pit::stop();
-  pic::mask(pit::kIrq);
+  if (pit) {
+    pit::stop();
+    pic::mask(pit::kIrq);
+  } else {
+    lapic::stop_timer();
+  }
   x86::cli();
 }
 

@@ -53,6 +53,11 @@ uint64_t calibrate_tsc() {
 
 uint64_t tsc_hz() { return native_hz; }
 
+void set_tsc_hz(uint64_t hz) {
+  native_hz = hz;
+  pv::set_native_counter_hz(native_hz);
+}
+
 uint64_t tsc_cycles(uint64_t ns) { return ns / kNsPerSecond * native_hz + ns % kNsPerSecond * native_hz / kNsPerSecond; }
 
 void setup() {

@@ -10,6 +10,8 @@ namespace clock {
 /// rate to the native timer ops. Returns the rate in Hz.
 uint64_t calibrate_tsc();
 uint64_t tsc_hz();
+/// Sets the TSC frequency when a hypervisor states it (Xen PVH has no PIT to calibrate against).
+void set_tsc_hz(uint64_t hz);
 /// TSC cycles for a span of nanoseconds, for native deadlines.
 uint64_t tsc_cycles(uint64_t ns);
 

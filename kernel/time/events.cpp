@@ -25,6 +25,14 @@ volatile uint64_t fire_times[kMaxRecorded] = {};
 constinit uint64_t period_cycles = 0, next_expiry = 0;
 constinit bool rearm_oneshot = false;     // periodic emulated with one-shots
 constinit bool cancel_on_fire = false;    // one-shot emulated with a periodic alarm
+constinit bool no_pit = false;            // Xen PVH: native clock events on the LAPIC timer
+
+/// LAPIC bus ticks for `cycles` of the native counter (the TSC).
+uint32_t lapic_count(uint64_t cycles) {
+  uint64_t hz = clock::tsc_hz();
+  uint64_t n = hz ? cycles / hz * lapic::kBusHz + cycles % hz * lapic::kBusHz / hz : cycles;
+  return n > 0xffffffffull ? 0xffffffffu : n ? static_cast<uint32_t>(n) : 1u;
+}
 
 /// The alarm ops in use: the ROM's when bound and the device is a ROM device, else native.
 const pv::TimerOps& alarm_ops() { return current == Mode::kPit ? pv::native_ops().timer : pv::ops.timer; }
@@ -49,6 +57,10 @@ void rom_alarm_interrupt(cpu::Frame&) {
 }
 
 void lapic_heartbeat(cpu::Frame&) { lapic::eoi(); }
+void lapic_event(cpu::Frame&) {
+  on_event();
+  lapic::eoi();
+}
 void lapic_spurious(cpu::Frame&) {}
 void pit_heartbeat() {}
 
@@ -59,10 +71,25 @@ void reset() {
 
 uint64_t now() { return pv::ops.timer.read_counter(); }
 
+/// Waits for an interrupt with interrupts on. Without a PIT there is no heartbeat to end a
+/// halt, so a wait spins (interrupts on) instead of halting: a dead device cannot hang it.
+void idle() {
+  if (no_pit) {
+    x86::sti();
+    x86::pause();
+  } else {
+    x86::sti_hlt();
+  }
+}
+
 }  // namespace
+
+void set_no_pit() { no_pit = true; }
+bool has_pit() { return !no_pit; }
 
 void setup(const pv::Rom& rom) {
   cpu::set_handler(pvrom::kAlarmVector, rom_alarm_interrupt);
+  cpu::set_handler(lapic::kEventVector, lapic_event);
   cpu::set_handler(lapic::kHeartbeatVector, lapic_heartbeat);
   cpu::set_handler(lapic::kSpuriousVector, lapic_spurious);
   bool rom_alarms = pv::ops.timer.set_alarm != pv::native_ops().timer.set_alarm;
@@ -75,6 +102,7 @@ void setup(const pv::Rom& rom) {
   } else {
     current = Mode::kPit;  // timer calls but no alarm the kernel can use
   }
+  if (current == Mode::kPit && no_pit) current = lapic::present() ? Mode::kLapic : Mode::kNone;
   if (current == Mode::kPit) {
     pic::set_handler(pit::kIrq, on_event);
     pic::mask(pit::kIrq);  // unmasked when a probe starts the device
@@ -88,6 +116,7 @@ const char* mode_name() {
     case Mode::kPit: return "PIT";
     case Mode::kRomOneShot: return "ROM one-shot alarm";
     case Mode::kRomPeriodic: return "ROM periodic alarm";
+    case Mode::kLapic: return "LAPIC timer";
     default: return "none";
   }
 }
@@ -110,6 +139,9 @@ int32_t start_periodic(uint64_t period) {
       return alarm_ops().set_alarm(pvrom::kAlarmPeriodic, next_expiry, period);
     case Mode::kRomPeriodic:
       return alarm_ops().set_alarm(pvrom::kAlarmPeriodic | pvrom::kCyclesReal, next_expiry, period);
+    case Mode::kLapic:
+      lapic::start_timer_periodic(lapic::kEventVector, lapic_count(period));
+      return 0;
     case Mode::kRomOneShot: {
       rearm_oneshot = true;
       int32_t rc = alarm_ops().set_alarm(pvrom::kAlarmOneShot | pvrom::kCyclesReal, next_expiry, 0);
@@ -131,6 +163,9 @@ int32_t start_oneshot(uint64_t delta) {
       return alarm_ops().set_alarm(pvrom::kAlarmOneShot, expiry, 0);
     case Mode::kRomOneShot:
       return alarm_ops().set_alarm(pvrom::kAlarmOneShot | pvrom::kCyclesReal, expiry, 0);
+    case Mode::kLapic:
+      lapic::start_timer_oneshot(lapic::kEventVector, lapic_count(delta));
+      return 0;
     case Mode::kRomPeriodic: {
       cancel_on_fire = true;
       int32_t rc = alarm_ops().set_alarm(pvrom::kAlarmPeriodic | pvrom::kCyclesReal, expiry, delta);
@@ -149,6 +184,8 @@ void stop() {
   if (current == Mode::kPit) {
     pic::mask(pit::kIrq);
     pit::stop();
+  } else if (current == Mode::kLapic) {
+    lapic::stop_timer();
   } else if (current != Mode::kNone) {
     alarm_ops().cancel_alarm();
   }
@@ -162,7 +199,7 @@ bool wait_for_fires(uint32_t target, uint64_t timeout_ns) {
   uint64_t deadline = x86::rdtsc() + clock::tsc_cycles(timeout_ns);
   x86::cli();
   while (fire_count < target && x86::rdtsc() < deadline) {
-    x86::sti_hlt();
+    idle();
     x86::cli();
   }
   return fire_count >= target;
@@ -172,12 +209,13 @@ void sleep_ns(uint64_t ns) {
   uint64_t deadline = x86::rdtsc() + clock::tsc_cycles(ns);
   x86::cli();
   while (x86::rdtsc() < deadline) {
-    x86::sti_hlt();
+    idle();
     x86::cli();
   }
 }
 
 void start_heartbeat() {
+  if (current == Mode::kLapic || (no_pit && !lapic::present())) return;  // no second source without a PIT
   if (current == Mode::kPit && lapic::present()) {
     lapic::start_timer_periodic(lapic::kHeartbeatVector, kHeartbeatLapicCount);
     heartbeat_on_lapic = true;

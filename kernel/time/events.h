@@ -14,11 +14,16 @@ enum class Mode : uint8_t {
   kPit,          ///< native: the PIT (periodic mode 2, one-shot mode 0)
   kRomOneShot,   ///< ROM one-shot alarms; periodic ticks by re-arming in the handler
   kRomPeriodic,  ///< ROM periodic alarms; a one-shot is a periodic alarm cancelled at first fire
+  kLapic,        ///< native without a PIT (Xen PVH: Xen keeps the PIT): the LAPIC timer
 };
 
 /// Picks the device per the release (contracts "Releases"): ROM one-shot if offered, else ROM
 /// periodic (if the release still has that fallback), else the PIT. Installs the handlers.
 void setup(const pv::Rom& rom);
+/// The platform has no PIT (Xen PVH): native clock events use the LAPIC timer, and there is
+/// no second source for a heartbeat. Call before setup().
+void set_no_pit();
+bool has_pit();
 Mode mode();
 const char* mode_name();
 /// Marks the device unusable (why is kept for later probes).
