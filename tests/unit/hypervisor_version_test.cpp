@@ -58,8 +58,12 @@ TEST(HypervisorVersion, ParsesAGoodFile) {
 
 TEST(HypervisorVersion, ShippedVersionsLoadAsTheContractSays) {
   JsonError err;
-  auto all = load_hypervisor_versions(versions_root(), &err);
-  ASSERT_TRUE(all) << err.to_string();
+  auto loaded = load_hypervisor_versions(versions_root(), &err);
+  ASSERT_TRUE(loaded) << err.to_string();
+  // The rom family; the xen family (real Xen, issue 10) is checked in xen_family_test.cpp.
+  auto all = std::make_optional<std::vector<HypervisorVersion>>();
+  for (const auto& v : *loaded)
+    if (v.family == "rom") all->push_back(v);
   std::vector<std::string> names;
   for (const auto& v : *all) names.push_back(v.name);
   EXPECT_EQ(names, (std::vector<std::string>{"rom-1.0", "rom-1.1", "rom-1.12", "rom-1.13", "rom-1.13.1", "rom-2.0"}));
