@@ -30,6 +30,12 @@ struct BootOutcome {
   std::string host;                ///< where it ran
 };
 
+/// Guest wall clock at power-on, identical for every boot and launcher (QEMU `-rtc base=`,
+/// libvirt `<clock offset='absolute'>`): with -icount the guest's clocks then follow virtual
+/// time only, so every probe detail, time.wallclock included, is the same run after run.
+inline constexpr const char* kGuestRtcBase = "2026-01-01T00:00:00";
+inline constexpr long long kGuestRtcEpoch = 1767225600;  ///< kGuestRtcBase in Unix seconds
+
 /// Serial bytes kept per boot: the head is kept, later output is counted and dropped.
 inline constexpr size_t kSerialLimit = 1 << 20;
 

@@ -48,6 +48,38 @@ std::string default_work_dir() {
   return "/tmp/pvmatrix-libvirt";
 }
 
+/// QEMU runs as the daemon's unprivileged user (relabelling is off so a user's build outputs
+/// are never chowned), so an image in a private directory (a 0700 home or test tmp dir) would
+/// be unreadable. Images are staged into the launcher's work dir, world-readable, under a name
+/// that changes with the file (size and mtime); the copy lands by rename, so concurrent boots
+/// of one image are safe. On a pool this dir is the connection's `dir=` (a shared path).
+/// Returns the staged path, or "" with `err` set.
+std::string stage_readable(const std::string& path, const std::filesystem::path& dir, std::string* err) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const auto size = fs::file_size(path, ec);
+  if (ec) { *err = fmt::format("cannot read {}: {}", path, ec.message()); return ""; }
+  const auto mtime = fs::last_write_time(path, ec).time_since_epoch().count();
+  const fs::path images = dir / "images";
+  fs::create_directories(images, ec);
+  fs::permissions(images, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                  fs::perms::others_read | fs::perms::others_exec, ec);
+  const fs::path staged = images / fmt::format("{}-{}-{}", fs::path(path).filename().string(), size, mtime);
+  if (fs::exists(staged, ec)) return staged.string();
+  const fs::path tmp = images / fmt::format(".{}.{}.{}", staged.filename().string(), ::getpid(),
+                                             std::hash<std::thread::id>{}(std::this_thread::get_id()));
+  fs::copy_file(path, tmp, fs::copy_options::overwrite_existing, ec);
+  if (!ec) fs::permissions(tmp, fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read |
+                           fs::perms::others_read, ec);
+  if (!ec) fs::rename(tmp, staged, ec);
+  if (ec) {
+    fs::remove(tmp, ec);
+    *err = fmt::format("cannot stage {} into {}: {}", path, images.string(), ec.message());
+    return "";
+  }
+  return staged.string();
+}
+
 /// The `ev` of a `@pvm` record line, "" for other lines.
 std::string record_event(std::string_view line) {
   if (!line.starts_with("@pvm ")) return "";
@@ -262,11 +294,22 @@ BootOutcome LibvirtLauncher::boot(const CellSpec& spec) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   std::filesystem::remove(serial_path, ec);
+  // The guest sees staged, world-readable copies; the report keeps the user's paths.
+  CellSpec staged = spec;
+  for (std::string* image : {&staged.kernel_image, &staged.rom_image}) {
+    if (image->empty()) continue;
+    std::string err;
+    *image = stage_readable(*image, dir, &err);
+    if (image->empty()) {
+      out.start_error = err;
+      return finish();
+    }
+  }
   LibvirtDomainOptions dopts;
   dopts.name = name;
   dopts.serial_path = serial_path;
   dopts.emulator = options_.emulator;
-  const std::string xml = domain_xml(spec, dopts);
+  const std::string xml = domain_xml(staged, dopts);
   {
     std::ofstream f(xml_path, std::ios::trunc);
     f << xml;  // for a human to reproduce; the boot does not depend on it

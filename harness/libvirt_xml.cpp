@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "launcher.h"
+
 namespace pvm {
 
 std::vector<std::string> default_libvirt_qemu_args() {
@@ -56,7 +58,10 @@ std::string domain_xml(const CellSpec& spec, const LibvirtDomainOptions& o) {
   x += "  <cpu mode='custom' match='exact' check='none'>\n";
   x += fmt::format("    <model fallback='forbid'>{}</model>\n", e(spec.cpu));
   x += "  </cpu>\n";
-  x += "  <clock offset='utc'/>\n";
+  // The same fixed guest wall clock as the direct backend, following virtual time (clock=vm).
+  x += fmt::format("  <clock offset='absolute' start='{}'>\n", kGuestRtcEpoch);
+  x += "    <timer name='rtc' track='guest'/>\n";
+  x += "  </clock>\n";
   x += "  <on_poweroff>destroy</on_poweroff>\n";
   x += "  <on_reboot>destroy</on_reboot>\n";
   x += "  <on_crash>destroy</on_crash>\n";

@@ -83,6 +83,7 @@ std::vector<std::string> QemuLauncher::argv(const CellSpec& spec) const {
       "-sandbox", "on",
       "-accel", "tcg",
       "-icount", "shift=" + std::to_string(kIcountShift) + ",sleep=off",
+      "-rtc", std::string("base=") + kGuestRtcBase + ",clock=vm",
       "-device", "isa-debug-exit,iobase=0xf4,iosize=4",
       // With -nodefaults there is no serial backend; -serial stdio gives microvm's (and pc's)
       // COM1 one, on our stdout pipe.
