@@ -145,6 +145,14 @@ std::optional<std::string> cache_key(const CellSpec& spec, const std::string& la
   field(&text, "memory_mib", std::to_string(spec.memory_mib));
   for (const auto& a : spec.extra_qemu_args) field(&text, "arg", a);
   field(&text, "cmdline", spec.cmdline);
+  field(&text, "family", spec.family);
+  field(&text, "qemu", spec.qemu);
+  if (!spec.hypervisor_image.empty()) {  // family xen: the hypervisor binary is part of the platform
+    std::string bytes;
+    if (!read_bytes(spec.hypervisor_image, &bytes, err)) return std::nullopt;
+    field(&text, "hypervisor", sha256_hex(bytes));
+    field(&text, "hypervisor_cmdline", spec.hypervisor_cmdline);
+  }
   field(&text, "timeout_ms", std::to_string(static_cast<long long>(spec.timeout_s * 1000.0 + 0.5)));
   return sha256_hex(text);
 }

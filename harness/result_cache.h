@@ -26,7 +26,7 @@ namespace pvm {
 /// kCacheFormat, when an old boot must not answer for a new one.
 inline constexpr int kProtocolVersion = 1;
 /// Version of the cache entry format.
-inline constexpr int kCacheFormat = 1;
+inline constexpr int kCacheFormat = 2;  // 2: launchers pin the guest RTC; keys cover the xen family
 
 /// Lowercase hex SHA-256 of what the boot loader takes from a kernel image: for an ELF, the
 /// entry point and every PT_LOAD segment (address, sizes, bytes) — debug sections and their

@@ -98,6 +98,15 @@ TEST(CacheKey, ChangesWithEveryInput) {
   differs("cmdline", [](CellSpec& s) { s.cmdline = "pv.native=timer"; });
   differs("timeout", [](CellSpec& s) { s.timeout_s = 30; });
   differs("launcher", [](CellSpec&) {}, "libvirt");
+  differs("family", [](CellSpec& s) { s.family = "xen"; });
+  differs("qemu binary", [](CellSpec& s) { s.qemu = "/usr/bin/qemu-system-x86_64"; });
+  differs("hypervisor bytes", [&](CellSpec& s) { s.hypervisor_image = f.dir.file("xen", "xen bytes"); });
+  {
+    CellSpec x = f.spec, y = f.spec;
+    x.hypervisor_image = y.hypervisor_image = f.dir.file("xen-a", "xen bytes");
+    y.hypervisor_cmdline = "dom0=pvh console=com1";
+    EXPECT_NE(f.key(x), f.key(y)) << "hypervisor cmdline";
+  }
   // Length-prefixed fields: moving text between fields changes the key.
   CellSpec a = f.spec, b = f.spec;
   a.extra_qemu_args = {"-a b"};
