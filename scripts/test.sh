@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
-# Runs every test: installs what is missing, builds, runs GoogleTest (ctest) and the
-# pytest end-to-end suites (real QEMU boots, a real libvirt daemon, real Chromium).
+# Runs every test: installs what is missing, builds, runs GoogleTest (ctest), the pytest
+# end-to-end suites (real QEMU boots, a real libvirt daemon, real Chromium, real Xen), the unit
+# tests under ASan+UBSan, and the libFuzzer targets for PVMATRIX_FUZZ_SECONDS (30) each.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 scripts/build.sh
 ctest --test-dir build --output-on-failure -j "$(nproc)"
-exec /usr/bin/python3 -m pytest -q tests/e2e "$@"
+scripts/libvirt-up.sh   # libvirtd + virtlogd for the libvirt backend tests (no systemd here)
+/usr/bin/python3 -m pytest -q tests/e2e "$@"
+# The unit tests again under ASan + UBSan, then each libFuzzer target for a bounded time.
+scripts/sanitize.sh
+scripts/fuzz.sh "${PVMATRIX_FUZZ_SECONDS:-30}"
