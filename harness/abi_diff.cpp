@@ -1,5 +1,7 @@
 #include "abi_diff.h"
 
+#include "markup.h"
+
 #include <algorithm>
 #include <set>
 
@@ -281,26 +283,10 @@ std::string render_abi_diff_text(const AbiDiff& d) {
 
 namespace {
 
-std::string html_escape(const std::string& s) {
-  std::string out;
-  out.reserve(s.size());
-  for (char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
-
 }  // namespace
 
 std::string render_abi_diff_html(const AbiDiff& d) {
-  auto e = html_escape;
+  auto e = [](const std::string& s) { return xml_escape(s); };
   int counts[3] = {0, 0, 0};
   for (const AbiChange& c : d.changes) ++counts[static_cast<int>(c.severity)];
   std::string h;

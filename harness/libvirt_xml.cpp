@@ -13,30 +13,6 @@ std::vector<std::string> default_libvirt_qemu_args() {
   return {"-device", "isa-debug-exit,iobase=0xf4,iosize=4", "-icount", "shift=0,sleep=off"};
 }
 
-std::string xml_escape(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '\'': out += "&apos;"; break;
-      case '"': out += "&quot;"; break;
-      case '\t': out += "&#9;"; break;
-      case '\n': out += "&#10;"; break;
-      case '\r': out += "&#13;"; break;
-      default:
-        // XML 1.0 cannot carry other C0 controls even as references: U+FFFD stands in.
-        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
-          out += "\xEF\xBF\xBD";
-        else
-          out += c;
-    }
-  }
-  return out;
-}
-
 std::string domain_xml(const CellSpec& spec, const LibvirtDomainOptions& o) {
   const auto e = [](std::string_view s) { return xml_escape(s); };
   std::string x;

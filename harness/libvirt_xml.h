@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "cell.h"
+#include "markup.h"
 
 namespace pvm {
 
@@ -24,9 +25,6 @@ struct LibvirtDomainOptions {
   std::string emulator;     ///< QEMU binary on the libvirt host; "" = libvirt's choice
   std::vector<std::string> qemu_args = default_libvirt_qemu_args();  ///< before the spec's own
 };
-
-/// Escapes `s` for XML text and attribute values (& < > ' " and control characters).
-std::string xml_escape(std::string_view s);
 
 /// The transient domain that boots `spec`: type='qemu' (TCG), no disk, no network, no USB,
 /// no balloon, serial to a file, the ROM as fw_cfg file, destroy on poweroff/reboot/crash.

@@ -7,73 +7,13 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "markup.h"
 #include "run_report.h"
 
 namespace pvm {
 using nlohmann::json;
 
 namespace {
-
-/// Appends the UTF-8 of code point `cp`.
-void put_utf8(std::string* out, uint32_t cp) {
-  if (cp < 0x80) {
-    *out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    *out += static_cast<char>(0xC0 | (cp >> 6));
-    *out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    *out += static_cast<char>(0xE0 | (cp >> 12));
-    *out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    *out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    *out += static_cast<char>(0xF0 | (cp >> 18));
-    *out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    *out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    *out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
-}
-
-/// XML-escaped text, valid in XML 1.0: invalid UTF-8 and forbidden characters (controls
-/// other than tab/newline/CR, U+FFFE/U+FFFF, surrogates) become U+FFFD.
-std::string xml(const std::string& s) {
-  std::string out;
-  out.reserve(s.size());
-  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-  const size_t n = s.size();
-  for (size_t i = 0; i < n;) {
-    uint32_t cp = 0;
-    size_t len = 0;
-    unsigned char c = p[i];
-    if (c < 0x80) { cp = c; len = 1; }
-    else if ((c & 0xE0) == 0xC0) { cp = c & 0x1F; len = 2; }
-    else if ((c & 0xF0) == 0xE0) { cp = c & 0x0F; len = 3; }
-    else if ((c & 0xF8) == 0xF0) { cp = c & 0x07; len = 4; }
-    bool ok = len > 0 && i + len <= n;
-    for (size_t k = 1; ok && k < len; ++k) {
-      if ((p[i + k] & 0xC0) != 0x80) ok = false;
-      else cp = (cp << 6) | (p[i + k] & 0x3F);
-    }
-    static constexpr uint32_t kMin[5] = {0, 0, 0x80, 0x800, 0x10000};
-    if (ok && (cp < kMin[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))) ok = false;
-    if (ok && ((cp < 0x20 && cp != '\t' && cp != '\n' && cp != '\r') || cp == 0xFFFE || cp == 0xFFFF)) ok = false;
-    if (!ok) {
-      out += "\xEF\xBF\xBD";
-      i += 1;
-      continue;
-    }
-    switch (cp) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&apos;"; break;
-      case '\r': out += "&#13;"; break;
-      default: put_utf8(&out, cp);
-    }
-    i += len;
-  }
-  return out;
-}
 
 std::string str(const json& c, const char* key) {
   return c.contains(key) && c[key].is_string() ? c[key].get<std::string>() : "";
@@ -95,11 +35,11 @@ std::string binding_text(const json& c) {
 std::string testcase(const json& c) {
   const std::string status = str(c, "status");
   std::string x = fmt::format("    <testcase classname=\"{}\" name=\"{}\" time=\"{}\">\n",
-                              xml("kernel-" + str(c, "kernel")), xml("hv=" + str(c, "hv") + "/cfg=" + str(c, "config")),
+                              xml_escape("kernel-" + str(c, "kernel")), xml_escape("hv=" + str(c, "hv") + "/cfg=" + str(c, "config")),
                               seconds(c));
   x += "      <properties>\n";
   auto prop = [&](const std::string& name, const std::string& value) {
-    x += fmt::format("        <property name=\"{}\" value=\"{}\"/>\n", xml(name), xml(value));
+    x += fmt::format("        <property name=\"{}\" value=\"{}\"/>\n", xml_escape(name), xml_escape(value));
   };
   prop("id", str(c, "id"));
   prop("status", status);
@@ -115,20 +55,20 @@ std::string testcase(const json& c) {
   prop("log", str(c, "log"));
   x += "      </properties>\n";
   const std::string reason = str(c, "reason");
-  const std::string body = xml(reason + "\n\n" + str(c, "evidence"));
+  const std::string body = xml_escape(reason + "\n\n" + str(c, "evidence"));
   if (status == "FAIL" || status == "CRASH" || status == "HANG" || status == "XPASS") {
-    x += fmt::format("      <failure type=\"{}\" message=\"{}\">{}</failure>\n", xml(status), xml(reason), body);
+    x += fmt::format("      <failure type=\"{}\" message=\"{}\">{}</failure>\n", xml_escape(status), xml_escape(reason), body);
   } else if (status == "ERROR") {
-    x += fmt::format("      <error type=\"ERROR\" message=\"{}\">{}</error>\n", xml(reason), body);
+    x += fmt::format("      <error type=\"ERROR\" message=\"{}\">{}</error>\n", xml_escape(reason), body);
   } else if (status == "SKIP") {
-    x += fmt::format("      <skipped message=\"{}\"/>\n", xml(reason));
+    x += fmt::format("      <skipped message=\"{}\"/>\n", xml_escape(reason));
   } else if (status == "XFAIL") {
     x += fmt::format("      <skipped type=\"XFAIL\" message=\"{}\"/>\n",
-                     xml("expected failure: " + str(c, "expected_reason")));
+                     xml_escape("expected failure: " + str(c, "expected_reason")));
   }
   std::string out = "log: " + str(c, "log") + "\nreproduce: " + str(c, "reproduce") + "\n";
   if (status == "FLAKY") out = "FLAKY: " + reason + "\n" + out;
-  x += "      <system-out>" + xml(out) + "</system-out>\n";
+  x += "      <system-out>" + xml_escape(out) + "</system-out>\n";
   x += "    </testcase>\n";
   return x;
 }
@@ -173,7 +113,7 @@ class JunitReport : public ReportWriter {
         n.add(*c);
         cases += testcase(*c);
       }
-      x += fmt::format("  <testsuite name=\"{}\" {}>\n", xml("kernel=" + k), n.attrs());
+      x += fmt::format("  <testsuite name=\"{}\" {}>\n", xml_escape("kernel=" + k), n.attrs());
       x += cases;
       x += "  </testsuite>\n";
     }
