@@ -213,6 +213,25 @@
           on: { click: function () { state.status = [st]; update(); } } }, [st, h('b', { text: String(byStatus[st]) })]));
       });
     box.appendChild(counts);
+    // Prediction vs boot (issue 9): each disagreement is a bug in the kernel, a ROM, the
+    // manifest or the prediction. Shown only when the run recorded predictions.
+    if (Array.isArray(R.findings)) {
+      var fbox = h('div', { class: 'findings' + (R.findings.length ? '' : ' none'), id: 'findings' });
+      if (!R.findings.length) fbox.appendChild(h('span', { class: 'muted', text: 'Prediction vs boot: every booted cell did what the static prediction said.' }));
+      else {
+        fbox.appendChild(h('strong', { text: R.findings.length + ' finding' + (R.findings.length > 1 ? 's' : '') + ': prediction and boot disagree' }));
+        var ful = h('ul');
+        R.findings.forEach(function (f) {
+          if (!f || typeof f !== 'object') return;
+          ful.appendChild(h('li', null, [
+            h('button', { class: 'linkish', text: str(f.id), on: { click: function () { openCell(str(f.id)); } } }),
+            ' ' + str(f.kind) + ': predicted ' + str(f.predicted) + ', observed ' + str(f.observed) +
+            (f.detail ? ' (' + str(f.detail) + ')' : '')]));
+        });
+        fbox.appendChild(ful);
+      }
+      box.appendChild(fbox);
+    }
     if (V) {
       var vc = countBy(Object.keys(V).map(function (id) { return V[id]; }), function (v) { return str(v.verdict); });
       var vcounts = h('div', { class: 'counts', id: 'verdict-counts' }, h('span', { class: 'muted', text: 'against the baseline:' }));
@@ -490,7 +509,10 @@
       ['ROM refused', c.hv_refused],
       ['known issue', c.expected_reason], ['known-issue link', c.expected_link],
       ['kernel build', c.kernel_build], ['host', c.host], ['backend', c.backend],
-      ['duration', c.duration_ms !== undefined ? str(c.duration_ms) + ' ms' : '']
+      ['duration', c.duration_ms !== undefined ? str(c.duration_ms) + ' ms' : ''],
+      ['predicted', c.predicted && c.predicted.status ? str(c.predicted.status) +
+        (c.predicted.probe ? ' (' + str(c.predicted.probe) + (c.predicted.call !== undefined && c.predicted.call !== null ? ', call ' + str(c.predicted.call) : '') + ')' : '') +
+        (c.predicted.binding ? '; binding ' + bindingTitle(c.predicted.binding) : '') : '']
     ]));
 
     panel.appendChild(h('h3', { text: 'Stage timeline' }));

@@ -283,3 +283,24 @@ def test_pvmatrix_report_renders_html(browser, tmp_path):
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 2 and "make_reports.py" in r.stderr
     assert not (tmp_path / "x.html").exists()
+
+
+def test_prediction_findings_are_listed_and_open_their_cell(browser, tmp_path):
+    report = json.loads((FIXTURES / "sample-report.json").read_text())
+    for c in report["cells"]:
+        if c["id"] == FAMOUS:
+            c["predicted"] = {"status": "PASS", "binding": c["binding"], "reason": "doctored for the test"}
+    report["findings"] = [{"id": FAMOUS, "kind": "status", "predicted": "PASS", "observed": "FAIL",
+                           "detail": "<img src=x onerror=alert(1)>"}]
+    src = tmp_path / "findings.json"
+    src.write_text(json.dumps(report))
+    open_page(browser, render(src, tmp_path / "findings.html"))
+    text = browser.text("#findings")
+    assert "1 finding" in text and "predicted PASS, observed FAIL" in text
+    assert "<img src=x onerror=alert(1)>" in text  # guest-derived text stays text
+    assert browser.execute("return document.querySelectorAll('#findings img').length") == 0
+    browser.click("#findings button.linkish")
+    browser.wait_for("return !document.getElementById('details').hidden")
+    assert browser.text("#details-title") == FAMOUS
+    assert "predicted" in browser.text("#details") and "PASS" in browser.text("#details")
+    assert severe(browser) == []
