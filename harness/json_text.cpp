@@ -151,6 +151,7 @@ class OffsetScanner {
       std::unordered_set<std::string> keys;
       while (pos_ < text_.size() && text_[pos_] != '}') {
         size_t key_at = pos_;
+        if (text_[pos_] != '"') return fail(pos_, "unexpected character in an object");
         std::string key = string_token();
         if (!keys.insert(key).second) return fail(key_at, "duplicate key \"" + key + "\"");
         skip_space();
@@ -168,7 +169,9 @@ class OffsetScanner {
       skip_space();
       size_t index = 0;
       while (pos_ < text_.size() && text_[pos_] != ']') {
+        const size_t before = pos_;
         value(pointer + "/" + std::to_string(index++), pos_);
+        if (pos_ == before) return fail(pos_, "unexpected character in an array");  // never loop in place
         skip_space();
         if (pos_ < text_.size() && text_[pos_] == ',') ++pos_;
         skip_space();
@@ -198,6 +201,13 @@ std::optional<JsonText> JsonText::parse(std::string text, std::string file, Json
   JsonText doc;
   doc.file_ = std::move(file);
   doc.text_ = std::move(text);
+  // nlohmann reads a NUL byte as the end of input (even inside a // comment), so the rest of
+  // the file would be silently ignored: no text file people write holds one.
+  if (size_t nul = doc.text_.find('\0'); nul != std::string::npos) {
+    TextPosition pos = text_position(doc.text_, nul);
+    *err = JsonError{doc.file_, pos.line, pos.column, "", "invalid JSON: a NUL byte (not a text file?)"};
+    return std::nullopt;
+  }
   try {
     doc.root_ = std::make_shared<const nlohmann::json>(
         nlohmann::json::parse(doc.text_, nullptr, /*allow_exceptions=*/true,
