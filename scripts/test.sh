@@ -11,4 +11,5 @@ scripts/libvirt-up.sh   # libvirtd + virtlogd for the libvirt backend tests (no 
 /usr/bin/python3 -m pytest -q tests/e2e "$@"
 # The unit tests again under ASan + UBSan, then each libFuzzer target for a bounded time.
 scripts/sanitize.sh
+if [ -n "${CI:-}" ]; then export PVMATRIX_FUZZ_SEED=${PVMATRIX_FUZZ_SEED:-1}; fi
 scripts/fuzz.sh "${PVMATRIX_FUZZ_SECONDS:-30}"
