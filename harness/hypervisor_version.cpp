@@ -405,14 +405,12 @@ std::optional<HypervisorVersion> load_hypervisor_version(const std::string& dir,
   std::string folder = d.filename().string();
   if (folder.empty()) folder = d.parent_path().filename().string();  // "dir/"
   std::string path = (d / "version.json").string();
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
+  std::string text, why;
+  if (!read_text_file(path, &text, &why)) {
     *err = JsonError{path, 0, 0, "", "cannot read file"};
     return std::nullopt;
   }
-  std::ostringstream text;
-  text << in.rdbuf();
-  return parse_hypervisor_version(text.str(), path, folder, err);
+  return parse_hypervisor_version(text, path, folder, err);
 }
 
 std::optional<std::vector<HypervisorVersion>> load_hypervisor_versions(const std::string& root,

@@ -1,5 +1,7 @@
 #include "json_text.h"
 
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 #include <unordered_set>
@@ -242,15 +244,25 @@ std::optional<JsonText> JsonText::parse(std::string text, std::string file, Json
   return doc;
 }
 
-std::optional<JsonText> JsonText::read_file(const std::string& path, JsonError* err) {
+bool read_text_file(const std::string& path, std::string* out, std::string* err) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
-    *err = JsonError{path, 0, 0, "", "cannot read file"};
-    return std::nullopt;
+    *err = path + ": cannot read: " + std::strerror(errno);
+    return false;
   }
   std::ostringstream ss;
   ss << in.rdbuf();
-  return parse(ss.str(), path, err);
+  *out = ss.str();
+  return true;
+}
+
+std::optional<JsonText> JsonText::read_file(const std::string& path, JsonError* err) {
+  std::string text, why;
+  if (!read_text_file(path, &text, &why)) {
+    *err = JsonError{path, 0, 0, "", "cannot read file"};
+    return std::nullopt;
+  }
+  return parse(std::move(text), path, err);
 }
 
 JsonError JsonText::error_at(std::string_view pointer, std::string message) const {

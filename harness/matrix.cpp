@@ -115,18 +115,6 @@ bool any_matches(const std::vector<CellPattern>& patterns, const MatrixCell& cel
 // Matrix files
 // ---------------------------------------------------------------------------------------
 
-bool read_text_file(const std::string& path, std::string* out, std::string* err) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    *err = fmt::format("{}: cannot read: {}", path, std::strerror(errno));
-    return false;
-  }
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  *out = ss.str();
-  return true;
-}
-
 namespace {
 
 std::string join(const std::vector<std::string>& v, const char* sep = ", ") {
@@ -421,6 +409,18 @@ void apply_shard(const Shard& shard, Matrix* matrix) {
   for (size_t i = 0; i < matrix->cells.size(); ++i)
     if (static_cast<int>(i % shard.count) + 1 == shard.index) kept.push_back(matrix->cells[i]);
   matrix->cells = std::move(kept);
+}
+
+bool load_selected_matrix(const std::string& path, const World& world, const std::string& only,
+                          const std::string& shard, Matrix* out, std::string* err) {
+  if (!load_matrix(path, universe_of(world), out, err)) return false;
+  if (!only.empty() && !apply_only(only, out, err)) return false;
+  if (!shard.empty()) {
+    auto s = parse_shard(shard, err);
+    if (!s) return false;
+    apply_shard(*s, out);
+  }
+  return true;
 }
 
 MatrixUniverse universe_of(const World& world) {

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "cell.h"
+#include "json_text.h"  // read_text_file
 
 namespace pvm {
 
@@ -117,14 +118,15 @@ void apply_shard(const Shard& shard, Matrix* matrix);
 class World;
 /// The names `world` offers: releases and test guests, hypervisor versions.
 MatrixUniverse universe_of(const World& world);
+/// The cells a command works on: load_matrix over `world`, then `only` (apply_only) and
+/// `shard` ("K/N", apply_shard); either may be "". False with `*err` naming what is wrong.
+bool load_selected_matrix(const std::string& path, const World& world, const std::string& only,
+                          const std::string& shard, Matrix* out, std::string* err);
 /// Resolves each cell of `matrix` to a bootable CellSpec (the version's platform, the
 /// config's overrides, the matrix timeout), in cell order. False with `*err` if one fails.
 bool make_cell_specs(const Matrix& matrix, const World& world, std::vector<CellSpec>* out, std::string* err);
 
 /// Lowercase hex SHA-256 of `data`.
 std::string sha256_hex(const std::string& data);
-
-/// Reads a whole file; false with `*err` naming the path.
-bool read_text_file(const std::string& path, std::string* out, std::string* err);
 
 }  // namespace pvm

@@ -13,25 +13,13 @@
 #include <nlohmann/json.hpp>
 
 #include "classify.h"
-#include "matrix.h"  // sha256_hex
+#include "matrix.h"  // sha256_hex, read_text_file
 
 namespace pvm {
 namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
-
-bool read_bytes(const std::string& path, std::string* out, std::string* err) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    *err = path + ": cannot read";
-    return false;
-  }
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  *out = ss.str();
-  return true;
-}
 
 template <typename T>
 bool read_le(const std::string& b, size_t off, T* v) {
@@ -121,7 +109,7 @@ void field(std::string* text, const char* name, const std::string& value) {
 
 std::optional<std::string> image_digest(const std::string& path, std::string* err) {
   std::string bytes;
-  if (!read_bytes(path, &bytes, err)) return std::nullopt;
+  if (!read_text_file(path, &bytes, err)) return std::nullopt;
   std::string loaded = elf32_loaded_content(bytes);
   return sha256_hex(loaded.empty() ? "raw\n" + bytes : loaded);
 }
@@ -132,7 +120,7 @@ std::optional<std::string> cache_key(const CellSpec& spec, const std::string& la
   std::string rom = "none";
   if (!spec.rom_image.empty()) {
     std::string bytes;
-    if (!read_bytes(spec.rom_image, &bytes, err)) return std::nullopt;
+    if (!read_text_file(spec.rom_image, &bytes, err)) return std::nullopt;
     rom = sha256_hex(bytes);
   }
   std::string text = fmt::format("pvmatrix-boot-cache {}\n", kCacheFormat);
@@ -149,7 +137,7 @@ std::optional<std::string> cache_key(const CellSpec& spec, const std::string& la
   field(&text, "qemu", spec.qemu);
   if (!spec.hypervisor_image.empty()) {  // family xen: the hypervisor binary is part of the platform
     std::string bytes;
-    if (!read_bytes(spec.hypervisor_image, &bytes, err)) return std::nullopt;
+    if (!read_text_file(spec.hypervisor_image, &bytes, err)) return std::nullopt;
     field(&text, "hypervisor", sha256_hex(bytes));
     field(&text, "hypervisor_cmdline", spec.hypervisor_cmdline);
   }
@@ -171,7 +159,7 @@ std::string ResultCache::path_of(const std::string& key) const {
 std::optional<BootOutcome> ResultCache::load(const std::string& key) const {
   if (key.size() < 3) return std::nullopt;
   std::string text, err;
-  if (!read_bytes(path_of(key), &text, &err)) return std::nullopt;
+  if (!read_text_file(path_of(key), &text, &err)) return std::nullopt;
   try {
     json j = json::parse(text);
     if (j.at("format").get<int>() != kCacheFormat || j.at("key").get<std::string>() != key) return std::nullopt;

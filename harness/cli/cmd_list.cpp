@@ -32,13 +32,7 @@ int run_list(const ListOptions& o) {
   auto world = World::load(resolve_root(o.root), resolve_images(o.images), &err);
   if (!world) return fail(err);
   Matrix m;
-  if (!load_matrix(o.matrix, universe_of(*world), &m, &err)) return fail(err);
-  if (!o.only.empty() && !apply_only(o.only, &m, &err)) return fail(err);
-  if (!o.shard.empty()) {
-    auto shard = parse_shard(o.shard, &err);
-    if (!shard) return fail(err);
-    apply_shard(*shard, &m);
-  }
+  if (!load_selected_matrix(o.matrix, *world, o.only, o.shard, &m, &err)) return fail(err);
   KnownIssues known;
   for (const std::string& f : m.known_issue_files)
     if (!known.load(f, &err)) return fail(err);

@@ -35,8 +35,7 @@ int run_predict(const PredictOptions& o) {
   auto world = World::load(resolve_root(o.root), resolve_images(o.images), &err);
   if (!world) return fail(err);
   Matrix m;
-  if (!load_matrix(o.matrix, universe_of(*world), &m, &err)) return fail(err);
-  if (!o.only.empty() && !apply_only(o.only, &m, &err)) return fail(err);
+  if (!load_selected_matrix(o.matrix, *world, o.only, /*shard=*/"", &m, &err)) return fail(err);
   std::vector<CellSpec> specs;
   if (!make_cell_specs(m, *world, &specs, &err)) return fail(err);
 

@@ -132,14 +132,9 @@ int run_run(RunOptions o) {
   auto world = World::load(root, resolve_images(o.images), &err);
   if (!world) return fail(err);
   Matrix m;
-  if (!load_matrix(o.matrix, universe_of(*world), &m, &err)) return fail(err);
-  if (!o.only.empty() && !apply_only(o.only, &m, &err)) return fail(err);
-  if (!o.shard.empty()) {
-    auto shard = parse_shard(o.shard, &err);
-    if (!shard) return fail(err);
-    apply_shard(*shard, &m);
-    if (m.cells.empty()) return fail(fmt::format("--shard {} of {} holds no cell", o.shard, o.matrix));
-  }
+  if (!load_selected_matrix(o.matrix, *world, o.only, o.shard, &m, &err)) return fail(err);
+  if (!o.shard.empty() && m.cells.empty())
+    return fail(fmt::format("--shard {} of {} holds no cell", o.shard, o.matrix));
   if (o.retries >= 0) m.retries = o.retries;
   if (o.timeout_s > 0) m.timeout_s = o.timeout_s;
   KnownIssues known;
