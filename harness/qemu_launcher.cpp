@@ -75,7 +75,7 @@ QemuLauncher::QemuLauncher(std::string qemu) : qemu_(std::move(qemu)) {}
 QemuLauncher::~QemuLauncher() { kill_all(); }
 
 std::vector<std::string> QemuLauncher::argv(const CellSpec& spec) const {
-  if (spec.family == "xen") return xen_argv(spec);
+  // The platform, the same for every family.
   std::vector<std::string> a{
       spec.qemu.empty() ? qemu_ : spec.qemu,
       "-machine", spec.machine,
@@ -85,44 +85,30 @@ std::vector<std::string> QemuLauncher::argv(const CellSpec& spec) const {
       "-display", "none",
       "-sandbox", "on",
       "-accel", "tcg",
-      "-icount", "shift=" + std::to_string(kIcountShift) + ",sleep=off",
-      "-rtc", std::string("base=") + kGuestRtcBase + ",clock=vm",
-      "-device", "isa-debug-exit,iobase=0xf4,iosize=4",
       // With -nodefaults there is no serial backend; -serial stdio gives microvm's (and pc's)
       // COM1 one, on our stdout pipe.
       "-serial", "stdio",
       "-monitor", "none",
-      "-kernel", spec.kernel_image,
   };
-  if (!spec.cmdline.empty()) a.insert(a.end(), {"-append", spec.cmdline});
-  if (!spec.rom_image.empty())
-    a.insert(a.end(), {"-fw_cfg", "name=opt/pvmatrix/rom,file=" + opt_escape(spec.rom_image)});
-  a.insert(a.end(), spec.extra_qemu_args.begin(), spec.extra_qemu_args.end());
-  return a;
-}
-
-// Xen is the multiboot kernel; the reference kernel is its first module, with its command line
-// after the path (QEMU's -initrd "file args"), and becomes the PVH dom0. No isa-debug-exit
-// exit status can reach us through Xen (it halts), so the boot ends on the records (boot()).
-// No -icount: Xen calibrates its TSC against the PIT and icount makes that boot ~10x slower.
-std::vector<std::string> QemuLauncher::xen_argv(const CellSpec& spec) const {
-  std::string module = spec.kernel_image;
-  if (!spec.cmdline.empty()) module += " " + spec.cmdline;
-  std::vector<std::string> a{
-      spec.qemu.empty() ? qemu_ : spec.qemu,
-      "-machine", spec.machine,
-      "-cpu", spec.cpu,
-      "-m", std::to_string(spec.memory_mib),
-      "-nodefaults", "-no-user-config", "-no-reboot",
-      "-display", "none",
-      "-sandbox", "on",
-      "-accel", "tcg",
-      "-serial", "stdio",
-      "-monitor", "none",
-      "-kernel", spec.hypervisor_image,
-      "-append", spec.hypervisor_cmdline,
-      "-initrd", opt_escape(module),
-  };
+  if (spec.family == "xen") {
+    // Xen is the multiboot kernel; the reference kernel is its first module, with its command
+    // line after the path (QEMU's -initrd "file args"), and becomes the PVH dom0. No
+    // isa-debug-exit status can reach us through Xen (it halts), so the boot ends on the
+    // records (boot()). No -icount: Xen calibrates its TSC against the PIT and icount makes
+    // that boot ~10x slower.
+    std::string module = spec.kernel_image;
+    if (!spec.cmdline.empty()) module += " " + spec.cmdline;
+    a.insert(a.end(), {"-kernel", spec.hypervisor_image, "-append", spec.hypervisor_cmdline,
+                       "-initrd", opt_escape(module)});
+  } else {
+    a.insert(a.end(), {"-icount", "shift=" + std::to_string(kIcountShift) + ",sleep=off",
+                       "-rtc", std::string("base=") + kGuestRtcBase + ",clock=vm",
+                       "-device", "isa-debug-exit,iobase=0xf4,iosize=4",
+                       "-kernel", spec.kernel_image});
+    if (!spec.cmdline.empty()) a.insert(a.end(), {"-append", spec.cmdline});
+    if (!spec.rom_image.empty())
+      a.insert(a.end(), {"-fw_cfg", "name=opt/pvmatrix/rom,file=" + opt_escape(spec.rom_image)});
+  }
   a.insert(a.end(), spec.extra_qemu_args.begin(), spec.extra_qemu_args.end());
   return a;
 }

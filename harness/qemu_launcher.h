@@ -35,10 +35,9 @@ class QemuLauncher : public Launcher {
   void kill_all() override;
   std::string name() const override { return "qemu"; }
 
-  /// The full argv QEMU is started with for `spec` (argv[0] is the binary).
+  /// The full argv QEMU is started with for `spec` (argv[0] is the binary); family xen boots
+  /// Xen as the multiboot kernel with the cell's kernel as its dom0 module.
   std::vector<std::string> argv(const CellSpec& spec) const;
-  /// Family xen: Xen as the multiboot kernel, the cell's kernel as its dom0 module.
-  std::vector<std::string> xen_argv(const CellSpec& spec) const;
   /// The binary this launcher execs (unless the cell's version names its own).
   const std::string& qemu() const { return qemu_; }
 
