@@ -26,6 +26,15 @@ std::optional<Status> status_from_string(const std::string& s);
 bool is_unexpected_failure(Status s);
 
 /// What to boot. Everything a launcher needs, resolved to paths; the cache key is a digest of it.
+/// -icount shift: each guest instruction counts 2^shift ns of virtual time. icount makes the
+/// guest's clocks deterministic (without it time.sched_clock fails at random on a loaded host);
+/// a larger shift makes the guest's busy-waits on time take fewer instructions (measured on
+/// 2.6.25/rom-1.13: shift 0 ~1.8 s, 3 ~0.45 s; the 32 cells of tests/e2e/test_world.py: shift 0
+/// 48 s, shift 4 28 s, same outcomes; both on a 2-core host at load ~16).
+/// Family xen sets 0 in version.json: Xen's own code then counts 1 ns per instruction, close
+/// to real hardware; at 4 its timer path alone made interrupts ~1.6 ms late.
+inline constexpr int kDefaultIcountShift = 4;
+
 struct CellSpec {
   std::string kernel;             ///< release, e.g. "2.6.25"
   std::string hv;                 ///< hypervisor version, e.g. "rom-1.12"
@@ -38,6 +47,7 @@ struct CellSpec {
   uint32_t memory_mib = 64;       ///< guest RAM
   std::vector<std::string> extra_qemu_args; ///< from version.json platform "devices"/config
   double timeout_s = 10.0;        ///< wall-clock budget for one attempt
+  int icount_shift = kDefaultIcountShift; ///< QEMU -icount shift (version.json platform.icount_shift)
   std::string family = "rom";     ///< the version's family: "rom" | "xen"
   std::string qemu;               ///< QEMU binary the version needs; "" = the launcher's default
   std::string hypervisor_image;   ///< family xen: the Xen binary (QEMU -kernel; the kernel is a module)

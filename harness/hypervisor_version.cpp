@@ -323,8 +323,24 @@ bool parse_platform(const JsonText& doc_ref, Reader& r, HypervisorVersion* vp, J
   const JsonText* doc = &doc_ref;
   HypervisorVersion& v = *vp;
   if (!r.get("/platform", "an object", &json::is_object)) return false;
-  if (!doc->check_keys("/platform", {"machine", "cpu", "memory_mib", "devices", "qemu"}, err))
+  if (!doc->check_keys("/platform", {"machine", "cpu", "memory_mib", "devices", "qemu", "icount_shift", "boot_allowance_s"},
+                        err))
     return false;
+  if (const json* shift = r.get("/platform/icount_shift", "an integer", &json::is_number_integer, false)) {
+    if (shift->get<int64_t>() < 0 || shift->get<int64_t>() > 10) {
+      r.fail("/platform/icount_shift", "expected an integer 0..10 (ns per instruction = 2^shift)");
+      return false;
+    }
+    v.platform.icount_shift = static_cast<int>(shift->get<int64_t>());
+  }
+  if (const json* allow = r.get("/platform/boot_allowance_s", "a number", &json::is_number, false)) {
+    if (allow->get<double>() < 0 || allow->get<double>() > 600) {
+      r.fail("/platform/boot_allowance_s", "expected seconds, 0..600");
+      return false;
+    }
+    v.platform.boot_allowance_s = allow->get<double>();
+  }
+  if (!r.ok()) return false;
   if (!r.string("/platform/qemu", &v.platform.qemu, /*required=*/false)) return false;
   if (!r.string("/platform/machine", &v.platform.machine) ||
       !r.string("/platform/cpu", &v.platform.cpu))

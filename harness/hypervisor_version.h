@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "cell.h"
 #include "json_text.h"
 #include "pvrom/abi.h"
 
@@ -35,6 +36,8 @@ struct HvPlatform {
   uint32_t memory_mib = 64;
   std::vector<std::string> devices;  ///< each one a QEMU `-device` argument value
   std::string qemu;                  ///< QEMU binary for this platform; "" = the launcher's default
+  int icount_shift = kDefaultIcountShift;  ///< QEMU -icount shift (2^shift ns per instruction)
+  double boot_allowance_s = 0;       ///< added to the matrix timeout: the hypervisor's own boot
 };
 
 /// Family "xen": a real hypervisor binary from a Debian package, fetched into a cache by

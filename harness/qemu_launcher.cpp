@@ -89,20 +89,20 @@ std::vector<std::string> QemuLauncher::argv(const CellSpec& spec) const {
       // COM1 one, on our stdout pipe.
       "-serial", "stdio",
       "-monitor", "none",
+      // Guest time counts instructions: deterministic, independent of host load.
+      "-icount", "shift=" + std::to_string(spec.icount_shift) + ",sleep=off",
   };
   if (spec.family == "xen") {
     // Xen is the multiboot kernel; the reference kernel is its first module, with its command
     // line after the path (QEMU's -initrd "file args"), and becomes the PVH dom0. No
     // isa-debug-exit status can reach us through Xen (it halts), so the boot ends on the
-    // records (boot()). No -icount: Xen calibrates its TSC against the PIT and icount makes
-    // that boot ~10x slower.
+    // records (boot()).
     std::string module = spec.kernel_image;
     if (!spec.cmdline.empty()) module += " " + spec.cmdline;
     a.insert(a.end(), {"-kernel", spec.hypervisor_image, "-append", spec.hypervisor_cmdline,
                        "-initrd", opt_escape(module)});
   } else {
-    a.insert(a.end(), {"-icount", "shift=" + std::to_string(kIcountShift) + ",sleep=off",
-                       "-rtc", std::string("base=") + kGuestRtcBase + ",clock=vm",
+    a.insert(a.end(), {"-rtc", std::string("base=") + kGuestRtcBase + ",clock=vm",
                        "-device", "isa-debug-exit,iobase=0xf4,iosize=4",
                        "-kernel", spec.kernel_image});
     if (!spec.cmdline.empty()) a.insert(a.end(), {"-append", spec.cmdline});

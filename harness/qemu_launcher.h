@@ -16,12 +16,6 @@ namespace pvm {
 
 /// The QEMU binary used unless told otherwise (the real one, not Debian's xen wrapper script).
 inline constexpr const char* kDefaultQemu = "/usr/libexec/qemu-system-i386";
-/// -icount shift: each guest instruction counts 2^shift ns of virtual time. icount makes the
-/// guest's clocks deterministic (without it time.sched_clock fails at random on a loaded host);
-/// a larger shift makes the guest's busy-waits on time take fewer instructions (measured on
-/// 2.6.25/rom-1.13: shift 0 ~1.8 s, 3 ~0.45 s; the 32 cells of tests/e2e/test_world.py: shift 0
-/// 48 s, shift 4 28 s, same outcomes; both on a 2-core host at load ~16).
-inline constexpr int kIcountShift = 4;
 /// QEMU stderr bytes kept per boot.
 inline constexpr size_t kStderrLimit = 64 * 1024;
 

@@ -135,6 +135,7 @@ std::optional<std::string> cache_key(const CellSpec& spec, const std::string& la
   field(&text, "cmdline", spec.cmdline);
   field(&text, "family", spec.family);
   field(&text, "qemu", spec.qemu);
+  field(&text, "icount_shift", std::to_string(spec.icount_shift));
   if (!spec.hypervisor_image.empty()) {  // family xen: the hypervisor binary is part of the platform
     std::string bytes;
     if (!read_text_file(spec.hypervisor_image, &bytes, err)) return std::nullopt;

@@ -95,12 +95,14 @@ void boot_stage(uint32_t magic, const MultibootInfo* mbi) {
     lapic::init();
     hz = clock::calibrate_tsc();
   }
+  const uint64_t bus = lapic::calibrate(hz);
 
   probes::Stage s("boot");
   Text<256> d;
-  d.add("%s, paging on (16 MiB identity), LAPIC %s, TSC %u kHz%s",
+  d.add("%s, paging on (16 MiB identity), LAPIC %s (timer %u MHz), TSC %u kHz%s",
         on_xen ? "Xen PVH entry" : "multiboot", lapic::present() ? "on" : "absent",
-        static_cast<unsigned>(hz / 1000), on_xen ? " (from Xen's CPUID time leaf)" : "");
+        static_cast<unsigned>(bus / 1000000), static_cast<unsigned>(hz / 1000),
+        on_xen ? " (from Xen's CPUID time leaf)" : "");
   if (cmdline.native_groups) {
     d.add("; pv.native keeps");
     for (int g = 0; g < pv::kGroupCount; ++g)

@@ -20,8 +20,12 @@ void start_timer_periodic(uint8_t vector, uint32_t count);
 void stop_timer();
 /// One interrupt on `vector` after `count` bus ticks (divide by 1).
 void start_timer_oneshot(uint8_t vector, uint32_t count);
-/// The timer's bus clock: 1 GHz under QEMU and under Xen's vLAPIC.
-inline constexpr uint64_t kBusHz = 1000000000ull;
+/// Measures the timer's bus clock against the TSC (`tsc_hz` known): counts down from the top
+/// for 10 ms of TSC, rounded to whole MHz. QEMU's APIC runs at 1 GHz, Xen's vLAPIC at 100 MHz:
+/// a kernel that assumed either would run the other's timers 10x off. Returns the rate in Hz.
+uint64_t calibrate(uint64_t tsc_hz);
+/// The calibrated bus clock (1 GHz until calibrate()).
+uint64_t bus_hz();
 /// Vector of the LAPIC timer when it is the clock event device (Xen PVH: no PIT).
 inline constexpr uint8_t kEventVector = 0xED;
 

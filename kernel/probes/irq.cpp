@@ -122,7 +122,7 @@ void halt_probes(Stage& s) {
     pit::start_periodic(kTickDivisor);
   } else {
     cpu::set_handler(lapic::kHeartbeatVector, lapic_tick);
-    lapic::start_timer_periodic(lapic::kHeartbeatVector, static_cast<uint32_t>(lapic::kBusHz / 1000));
+    lapic::start_timer_periodic(lapic::kHeartbeatVector, static_cast<uint32_t>(lapic::bus_hz() / 1000));
   }
 
   {  // halt: hlt with IF as the caller left it (enabled)

@@ -14,7 +14,6 @@ namespace events {
 namespace {
 
 constexpr uint32_t kHeartbeatPitDivisor = 1193;      // ~1 kHz
-constexpr uint32_t kHeartbeatLapicCount = 1000000;   // 1 ms at a 1 GHz bus, divide by 1
 
 constinit Mode current = Mode::kNone;
 constinit const char* disabled_why = "";
@@ -30,7 +29,7 @@ constinit bool no_pit = false;            // Xen PVH: native clock events on the
 /// LAPIC bus ticks for `cycles` of the native counter (the TSC).
 uint32_t lapic_count(uint64_t cycles) {
   uint64_t hz = clock::tsc_hz();
-  uint64_t n = hz ? cycles / hz * lapic::kBusHz + cycles % hz * lapic::kBusHz / hz : cycles;
+  uint64_t n = hz ? cycles / hz * lapic::bus_hz() + cycles % hz * lapic::bus_hz() / hz : cycles;
   return n > 0xffffffffull ? 0xffffffffu : n ? static_cast<uint32_t>(n) : 1u;
 }
 
@@ -217,7 +216,7 @@ void sleep_ns(uint64_t ns) {
 void start_heartbeat() {
   if (current == Mode::kLapic || (no_pit && !lapic::present())) return;  // no second source without a PIT
   if (current == Mode::kPit && lapic::present()) {
-    lapic::start_timer_periodic(lapic::kHeartbeatVector, kHeartbeatLapicCount);
+    lapic::start_timer_periodic(lapic::kHeartbeatVector, static_cast<uint32_t>(lapic::bus_hz() / 1000));  // 1 ms
     heartbeat_on_lapic = true;
   } else {
     pic::set_handler(pit::kIrq, pit_heartbeat);

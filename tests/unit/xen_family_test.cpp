@@ -2,6 +2,7 @@
 // dom0's lines, and the SKIP of a cell whose Xen binary is not in the cache.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 
 #include "cell.h"
@@ -35,6 +36,45 @@ TEST(XenFamily, ParsesAXenVersion) {
   EXPECT_EQ(v->xen.cmdline, "console=com1 dom0=pvh");
   EXPECT_EQ(v->platform.qemu, "/usr/bin/qemu-system-x86_64");
   EXPECT_EQ(v->platform.devices, std::vector<std::string>{"intel-iommu"});
+  EXPECT_EQ(v->platform.icount_shift, kDefaultIcountShift);  // not given: the default
+  EXPECT_EQ(v->platform.boot_allowance_s, 0);
+}
+
+TEST(XenFamily, PlatformTimeSettingsAreCheckedAndReachTheCell) {
+  auto with = [](std::string_view extra) {
+    std::string t = kXen;
+    t.replace(t.find("\"qemu\""), 6, std::string(extra) + ", \"qemu\"");
+    return t;
+  };
+  JsonError err;
+  auto v = parse_hypervisor_version(with(R"("icount_shift": 0, "boot_allowance_s": 30)"), "v.json", "", &err);
+  ASSERT_TRUE(v) << err.message;
+  EXPECT_EQ(v->platform.icount_shift, 0);
+  EXPECT_EQ(v->platform.boot_allowance_s, 30);
+  EXPECT_FALSE(parse_hypervisor_version(with(R"("icount_shift": 11)"), "v.json", "", &err));
+  EXPECT_EQ(err.field, "platform.icount_shift") << err.to_string();
+  EXPECT_FALSE(parse_hypervisor_version(with(R"("icount_shift": "0")"), "v.json", "", &err));
+  EXPECT_EQ(err.field, "platform.icount_shift") << err.to_string();
+  EXPECT_FALSE(parse_hypervisor_version(with(R"("boot_allowance_s": -1)"), "v.json", "", &err));
+  EXPECT_EQ(err.field, "platform.boot_allowance_s") << err.to_string();
+  EXPECT_NE(err.line, 0) << err.to_string();
+
+  std::string werr;
+  auto w = World::load(std::string(PVMATRIX_TEST_DIR) + "/..", "/nonexistent-images", &werr);
+  ASSERT_TRUE(w) << werr;
+  CellConfig c;
+  c.timeout_s = 10;
+  auto xen = w->make_spec("2.6.25", "xen-4.17.7", c, &werr);
+  auto rom = w->make_spec("2.6.25", "rom-1.13", c, &werr);
+  ASSERT_TRUE(xen && rom) << werr;
+  EXPECT_EQ(xen->icount_shift, 0);
+  EXPECT_EQ(xen->timeout_s, 40);  // the matrix's 10 s plus Xen's own boot
+  EXPECT_EQ(rom->icount_shift, kDefaultIcountShift);
+  EXPECT_EQ(rom->timeout_s, 10);
+  auto argv = QemuLauncher().argv(*xen);
+  auto it = std::find(argv.begin(), argv.end(), "-icount");
+  ASSERT_NE(it, argv.end());
+  EXPECT_EQ(*(it + 1), "shift=0,sleep=off");
 }
 
 TEST(XenFamily, UnknownKeysAndBadVersionsAreErrors) {
