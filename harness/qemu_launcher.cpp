@@ -91,6 +91,9 @@ std::vector<std::string> QemuLauncher::argv(const CellSpec& spec) const {
       "-monitor", "none",
       // Guest time counts instructions: deterministic, independent of host load.
       "-icount", "shift=" + std::to_string(spec.icount_shift) + ",sleep=off",
+      // The RTC on the same virtual clock, from a fixed date: the wall clock a guest (or Xen)
+      // reads is the same every boot.
+      "-rtc", std::string("base=") + kGuestRtcBase + ",clock=vm",
   };
   if (spec.family == "xen") {
     // Xen is the multiboot kernel; the reference kernel is its first module, with its command
@@ -102,8 +105,7 @@ std::vector<std::string> QemuLauncher::argv(const CellSpec& spec) const {
     a.insert(a.end(), {"-kernel", spec.hypervisor_image, "-append", spec.hypervisor_cmdline,
                        "-initrd", opt_escape(module)});
   } else {
-    a.insert(a.end(), {"-rtc", std::string("base=") + kGuestRtcBase + ",clock=vm",
-                       "-device", "isa-debug-exit,iobase=0xf4,iosize=4",
+    a.insert(a.end(), {"-device", "isa-debug-exit,iobase=0xf4,iosize=4",
                        "-kernel", spec.kernel_image});
     if (!spec.cmdline.empty()) a.insert(a.end(), {"-append", spec.cmdline});
     if (!spec.rom_image.empty())

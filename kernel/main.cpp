@@ -143,21 +143,15 @@ void rom_stage() {
   s.finish(d.c_str());
 }
 
-void xen_shutdown(uint32_t code) { xen::shutdown(code); }
+constinit xen::Events xen_events;
 
-/// Xen backend binding: what this kernel does through Xen, per group. cpu: shutdown through
-/// SCHEDOP_shutdown. The irq (event-channel upcall mask), mmu and timer (VCPUOP timers,
-/// VIRQ_TIMER) groups are not implemented by this backend yet: they stay native, and the hv
-/// record says so.
+/// Xen backend binding (pv/xen.cpp): cpu = SCHEDOP_shutdown; irq = the upcall mask and
+/// SCHEDOP_block; timer = Xen system time, VCPUOP timers, VIRQ_TIMER on the callback vector;
+/// mmu and lazy stay native (PVH: the guest's own page tables under HAP).
 void bind_xen() {
   const uint32_t ver = xen::version();
   const uint32_t feats = xen::features();
-  const bool cpu_native = cmdline.native_groups & (1u << static_cast<int>(pv::Group::kCpu));
-  for (int g = 0; g < pv::kGroupCount; ++g) binding.overridden[g] = cmdline.native_groups & (1u << g);
-  if (!cpu_native) {
-    pv::ops.cpu.shutdown = xen_shutdown;
-    binding.rom[static_cast<int>(pv::Group::kCpu)] = true;
-  }
+  xen::bind(cmdline, binding, xen_events);
   char api[16];
   Text<16> a;
   a.add("%u.%u", static_cast<unsigned>(ver >> 16), static_cast<unsigned>(ver & 0xffff));
@@ -172,11 +166,14 @@ void bind_xen() {
 
   probes::Stage s("bind");
   Text<512> d;
-  d.add("Xen %s (CPUID base 0x%x, hypercall page), XENVER_get_features 0x%x; %s binds cpu (SCHEDOP_shutdown)%s; "
-        "irq, mmu, timer, lazy native (not in this backend)",
-        api, static_cast<unsigned>(xen::cpuid_base()), static_cast<unsigned>(feats), kRelease.name,
-        cpu_native ? " -- kept native by pv.native" : "");
-  s.pass("hv.negotiate", d.c_str());
+  d.add("Xen %s (CPUID base 0x%x, hypercall page), XENVER_get_features 0x%x; %s binds %d ops", api,
+        static_cast<unsigned>(xen::cpuid_base()), static_cast<unsigned>(feats), kRelease.name, binding.calls_bound);
+  if (xen_events.shared_info) d.add("; shared info mapped");
+  if (xen_events.timer_port >= 0) d.add(", VIRQ_TIMER on port %d", xen_events.timer_port);
+  if (xen_events.callback) d.add(", callback vector 0x%x", static_cast<unsigned>(pvrom::kAlarmVector));
+  if (!kRelease.binds_timer) d.add("; %s keeps the timer group native", kRelease.name);
+  if (xen_events.problem[0]) d.add("; PROBLEM: %s", xen_events.problem);
+  s.report("hv.negotiate", xen_events.problem[0] == '\0', d.c_str());
   Text<160> b;
   for (int g = 0; g < pv::kGroupCount; ++g)
     b.add("%s%s=%s%s", g ? " " : "", pv::kGroupNames[g], binding.rom[g] ? "xen" : "native",
@@ -288,11 +285,13 @@ extern "C" [[noreturn]] void kernel_main(uint32_t magic, const MultibootInfo* mb
   {
     probes::Stage s("timer");
     clock::setup();
-    events::setup(rom);
+    events::setup(on_xen ? xen::alarm_features() : rom.features);
     probes::run_timer(s);
     Text<128> d;
     d.add("clock events: %s; clocksource %s%s", events::mode_name(),
-          pv::ops.timer.read_counter == pv::native_ops().timer.read_counter ? "TSC" : "ROM counter",
+          pv::ops.timer.read_counter == pv::native_ops().timer.read_counter ? "TSC"
+          : on_xen                                                         ? "Xen system time"
+                                                                           : "ROM counter",
           kRelease.clamps_counter ? " (clamped)" : "");
     s.finish(d.c_str());
   }

@@ -10,6 +10,7 @@
 #include "lib/format.h"
 #include "probes/probe.h"
 #include "pv/pvops.h"
+#include "pv/xen.h"
 #include "time/clock.h"
 
 namespace probes {
@@ -32,7 +33,7 @@ void tick() { ticks = ticks + 1; }
 bool interrupts_on() { return x86::read_eflags() & x86::kFlagsIF; }
 template <typename F>
 bool is_rom(F op, F native) { return op != native; }
-const char* via(bool rom) { return rom ? "the ROM" : "native"; }
+const char* via(bool rom) { return rom ? (xen::active() ? "Xen" : "the ROM") : "native"; }
 
 void save_restore_probe(Stage& s) {
   const auto& n = pv::native_ops().irq;

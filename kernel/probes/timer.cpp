@@ -6,6 +6,7 @@
 #include "probes/probe.h"
 #include "pv/pvops.h"
 #include "pv/rom_calls.h"
+#include "pv/xen.h"
 #include "release.h"
 #include "time/clock.h"
 #include "time/events.h"
@@ -22,6 +23,7 @@ constexpr uint64_t kWallclockMin = 1577836800ull;  // 2020-01-01
 constexpr uint64_t kWallclockMax = 4102444800ull;  // 2100-01-01
 
 bool rom_alarms() { return events::mode() == events::Mode::kRomOneShot || events::mode() == events::Mode::kRomPeriodic; }
+const char* alarm_name() { return xen::active() ? "VCPUOP_set_singleshot_timer" : "SetAlarm(68)"; }
 int alarm_call() { return rom_alarms() ? pvrom::kCallSetAlarm : kNoCall; }
 bool rom_counter() { return pv::ops.timer.read_counter != pv::native_ops().timer.read_counter; }
 
@@ -41,16 +43,17 @@ void oneshot_probe(Stage& s) {
   if (rc != 0) {
     Text<256> d;
     if (!kRelease.periodic_fallback && rc == pvrom::kErrUnsupported) {
-      d.add("SetAlarm(68) refused a one-shot alarm (%d): the ROM offers periodic alarms only; no periodic fallback "
+      d.add("%s refused a one-shot alarm (%d): the hypervisor offers periodic alarms only; no periodic fallback "
             "in this release",
-            static_cast<int>(rc));
+            alarm_name(), static_cast<int>(rc));
     } else {
-      d.add("SetAlarm(68) refused a one-shot alarm (%d) on the %s device", static_cast<int>(rc), events::mode_name());
+      d.add("%s refused a one-shot alarm (%d) on the %s device", alarm_name(), static_cast<int>(rc),
+            events::mode_name());
     }
     s.fail("time.oneshot", d.c_str(), alarm_call());
     static char why[160];
-    format(why, sizeof why, "no clock event device: SetAlarm(68) refused a one-shot alarm (%d) and %s has no periodic "
-           "fallback", static_cast<int>(rc), kRelease.name);
+    format(why, sizeof why, "no clock event device: %s refused a one-shot alarm (%d) and %s has no periodic "
+           "fallback", alarm_name(), static_cast<int>(rc), kRelease.name);
     events::disable(why);
     return;
   }
@@ -79,7 +82,8 @@ void periodic_probe(Stage& s) {
   int32_t rc = events::start_periodic(period);
   if (rc != 0) {
     Text<160> d;
-    d.add("SetAlarm(68) refused %s ticks (%d)", events::mode_name(), static_cast<int>(rc));
+    d.add("%s refused %s ticks (%d)", xen::active() ? "VCPUOP_set_periodic_timer" : "SetAlarm(68)", events::mode_name(),
+          static_cast<int>(rc));
     s.fail("time.periodic", d.c_str(), alarm_call());
     return;
   }
@@ -121,8 +125,10 @@ void counter_probe(Stage& s) {
   }
   uint32_t hidden = clock::clamped_steps() - hidden_before;
   Text<320> d;
-  const char* source = rom_counter() ? (call == pvrom::kCallGetCycleCounter4 ? "GetCycleCounter(76)" : "GetCycleCounter(67)")
-                                     : "rdtsc";
+  const char* source = !rom_counter()   ? "rdtsc"
+                       : xen::active() ? "Xen system time (vcpu_time_info)"
+                       : call == pvrom::kCallGetCycleCounter4 ? "GetCycleCounter(76)"
+                                                              : "GetCycleCounter(67)";
   if (backwards) {
     d.add("%s went backwards %u times in %u reads (first at read %u: %llu -> %llu, -%llu cycles); %s does not clamp "
           "the clocksource",
@@ -144,7 +150,8 @@ void wallclock_probe(Stage& s) {
   clock::civil_date(seconds, date, sizeof date);
   bool ok = seconds >= kWallclockMin && seconds < kWallclockMax;
   Text<200> d;
-  d.add("%s: %llu s since the epoch (%s)%s", rom ? "GetWallclockTime(70)" : "CMOS RTC",
+  d.add("%s: %llu s since the epoch (%s)%s",
+        !rom ? "CMOS RTC" : xen::active() ? "Xen shared_info wall clock" : "GetWallclockTime(70)",
         static_cast<unsigned long long>(seconds), date, ok ? "" : ": not between 2020 and 2100");
   s.report("time.wallclock", ok, d.c_str(), rom ? pvrom::kCallGetWallclockTime : kNoCall);
 }

@@ -5,6 +5,7 @@
 #include "arch/x86.h"
 #include "lib/format.h"
 #include "pv/pvops.h"
+#include "pv/xen.h"
 #include "release.h"
 
 namespace clock {
@@ -92,8 +93,8 @@ uint64_t sched_clock_ns() {
 
 const char* sched_clock_source() {
   if (pv::ops.timer.ns_since_init) return "the ROM's ns-since-init (call 67, API 4)";
-  return pv::ops.timer.read_counter == pv::native_ops().timer.read_counter ? "the TSC scaled to ns"
-                                                                            : "the ROM cycle counter scaled to ns";
+  if (pv::ops.timer.read_counter == pv::native_ops().timer.read_counter) return "the TSC scaled to ns";
+  return xen::active() ? "Xen system time" : "the ROM cycle counter scaled to ns";
 }
 
 void civil_date(uint64_t unix_seconds, char* buf, unsigned cap) {

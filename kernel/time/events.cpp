@@ -7,6 +7,7 @@
 #include "arch/x86.h"
 #include "lib/string.h"
 #include "pv/pvops.h"
+#include "pv/xen.h"
 #include "release.h"
 #include "time/clock.h"
 
@@ -50,8 +51,10 @@ void on_event() {
   }
 }
 
+/// The alarm vector: a ROM's alarm (a LAPIC interrupt), or Xen's callback vector (event
+/// channels; only VIRQ_TIMER is bound, but the upcall says "some event", so ask).
 void rom_alarm_interrupt(cpu::Frame&) {
-  on_event();
+  if (!xen::active() || xen::take_timer_event()) on_event();
   lapic::eoi();
 }
 
@@ -86,7 +89,7 @@ void idle() {
 void set_no_pit() { no_pit = true; }
 bool has_pit() { return !no_pit; }
 
-void setup(const pv::Rom& rom) {
+void setup(uint32_t alarm_features) {
   cpu::set_handler(pvrom::kAlarmVector, rom_alarm_interrupt);
   cpu::set_handler(lapic::kEventVector, lapic_event);
   cpu::set_handler(lapic::kHeartbeatVector, lapic_heartbeat);
@@ -94,9 +97,9 @@ void setup(const pv::Rom& rom) {
   bool rom_alarms = pv::ops.timer.set_alarm != pv::native_ops().timer.set_alarm;
   if (!rom_alarms) {
     current = Mode::kPit;
-  } else if (!kRelease.periodic_fallback || (rom.features & pvrom::kFeatureOneShotAlarm)) {
+  } else if (!kRelease.periodic_fallback || (alarm_features & pvrom::kFeatureOneShotAlarm)) {
     current = Mode::kRomOneShot;  // 2.6.25 insists on one-shot wherever the ROM has timer calls
-  } else if (rom.features & pvrom::kFeaturePeriodicAlarm) {
+  } else if (alarm_features & pvrom::kFeaturePeriodicAlarm) {
     current = Mode::kRomPeriodic;
   } else {
     current = Mode::kPit;  // timer calls but no alarm the kernel can use
@@ -113,8 +116,8 @@ Mode mode() { return current; }
 const char* mode_name() {
   switch (current) {
     case Mode::kPit: return "PIT";
-    case Mode::kRomOneShot: return "ROM one-shot alarm";
-    case Mode::kRomPeriodic: return "ROM periodic alarm";
+    case Mode::kRomOneShot: return xen::active() ? "Xen single-shot timer (VIRQ_TIMER)" : "ROM one-shot alarm";
+    case Mode::kRomPeriodic: return xen::active() ? "Xen periodic timer (VIRQ_TIMER)" : "ROM periodic alarm";
     case Mode::kLapic: return "LAPIC timer";
     default: return "none";
   }
@@ -215,7 +218,7 @@ void sleep_ns(uint64_t ns) {
 
 void start_heartbeat() {
   if (current == Mode::kLapic || (no_pit && !lapic::present())) return;  // no second source without a PIT
-  if (current == Mode::kPit && lapic::present()) {
+  if ((current == Mode::kPit || no_pit) && lapic::present()) {
     lapic::start_timer_periodic(lapic::kHeartbeatVector, static_cast<uint32_t>(lapic::bus_hz() / 1000));  // 1 ms
     heartbeat_on_lapic = true;
   } else {

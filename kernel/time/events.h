@@ -5,7 +5,6 @@
 
 #include <stdint.h>
 
-#include "pv/rom.h"
 
 namespace events {
 
@@ -17,9 +16,10 @@ enum class Mode : uint8_t {
   kLapic,        ///< native without a PIT (Xen PVH: Xen keeps the PIT): the LAPIC timer
 };
 
-/// Picks the device per the release (contracts "Releases"): ROM one-shot if offered, else ROM
-/// periodic (if the release still has that fallback), else the PIT. Installs the handlers.
-void setup(const pv::Rom& rom);
+/// Picks the device per the release (contracts "Releases"): the hypervisor's one-shot alarm if
+/// offered (`alarm_features`: pvrom::kFeature* bits of the ROM, or of the Xen backend), else its
+/// periodic alarm (if the release still has that fallback), else the PIT. Installs the handlers.
+void setup(uint32_t alarm_features);
 /// The platform has no PIT (Xen PVH): native clock events use the LAPIC timer, and there is
 /// no second source for a heartbeat. Call before setup().
 void set_no_pit();
