@@ -94,6 +94,40 @@ std::string exit_text(const BootOutcome& b) {
   return "no exit status";
 }
 
+/// Family xen: Xen's panic banner. Xen prints a row of '*', "Panic on CPU n:", the message
+/// and another row of '*'; the lines just before the banner usually say why.
+struct XenPanic {
+  std::string message;  ///< "Could not construct domain 0"
+  std::string cause;    ///< up to three Xen lines before the banner, "; "-joined
+  size_t line = 0;      ///< the message's line
+};
+
+std::optional<XenPanic> find_xen_panic(const ParsedSerial& s) {
+  auto text = [&](size_t i) { return strip_console_prefixes(s.lines[i].text); };
+  for (size_t i = 0; i < s.lines.size(); ++i) {
+    if (text(i).rfind("Panic on CPU", 0) != 0) continue;
+    XenPanic p;
+    for (size_t j = i + 1; j < s.lines.size() && j < i + 8; ++j) {
+      std::string_view t = text(j);
+      if (t.empty() || t.find_first_not_of('*') == std::string_view::npos) break;
+      if (!p.message.empty()) p.message += " ";
+      p.message += t;
+      if (p.line == 0) p.line = j;
+    }
+    std::vector<std::string> before;
+    for (size_t j = i; j-- > 0 && before.size() < 3;) {
+      std::string_view t = text(j);
+      if (t.empty() || t.find_first_not_of('*') == std::string_view::npos) continue;
+      if (t.rfind("@pvm", 0) == 0) break;  // the guest's own lines are not Xen's reasons
+      before.insert(before.begin(), std::string(t));
+    }
+    for (const auto& b : before) p.cause += (p.cause.empty() ? "" : "; ") + b;
+    if (p.line == 0) p.line = i;
+    return p;
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 CellResult classify(const CellSpec& spec, const BootOutcome& boot, const ParsedSerial& serial) {
@@ -120,6 +154,8 @@ CellResult classify(const CellSpec& spec, const BootOutcome& boot, const ParsedS
   };
 
   const bool has_done = serial.done.has_value();
+  const std::optional<XenPanic> xen_panic =
+      spec.family == "xen" && !serial.crash ? find_xen_panic(serial) : std::nullopt;
   if (!boot.started) {
     // 1. The launcher could not start the guest.
     decide(Status::Error, "could not start: " + first_line(boot.start_error), cap_field(boot.start_error, kEvidenceLimit));
@@ -130,6 +166,13 @@ CellResult classify(const CellSpec& spec, const BootOutcome& boot, const ParsedS
     // 3. Something else killed QEMU: the host, never the guest's fault.
     decide(Status::Error, "host killed QEMU with " + signal_name(*boot.signal),
            tail(serial) + (boot.stderr_text.empty() ? "" : "--- stderr ---\n" + cap_field(boot.stderr_text, 1024)));
+  } else if (xen_panic) {
+    // 3b. Family xen: the hypervisor panicked (before the guest ran, or under it).
+    std::string reason = "Xen panic: " + xen_panic->message;
+    if (!xen_panic->cause.empty()) reason += " (" + xen_panic->cause + ")";
+    if (!serial.hello) reason += "; the kernel never ran";
+    else if (!r.stage.empty()) reason += ", last stage " + r.stage;
+    decide(Status::Crash, cap_field(reason, 1024), around(serial, xen_panic->line, 12));
   } else if (serial.crash) {
     // 4. The guest said it died.
     const CrashRecord& c = *serial.crash;

@@ -9,6 +9,11 @@
 
 #include PVM_RELEASE_HEADER
 
+#if PVM_XEN_BACKEND
+#include "arch/xen_notes.h"
+#endif
+static_assert(kProfile.xen_backend == PVM_XEN_BACKEND);
+
 constinit const ReleaseProfile kRelease = kProfile;
 
 namespace {

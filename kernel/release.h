@@ -15,6 +15,7 @@ struct ReleaseProfile {
   bool clamps_counter;        ///< the clocksource never returns less than it returned before
   bool sched_clock;           ///< sched_clock() in nanoseconds (time.sched_clock)
   bool asks_features;         ///< calls GetFeatures (75) when the ROM offers it on API 3
+  bool xen_backend;           ///< Xen ELF notes + the Xen backend (kernel/releases/README.md)
 };
 
 static constexpr uint32_t api_major_bit(uint32_t major) { return 1u << major; }

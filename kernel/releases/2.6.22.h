@@ -2,6 +2,9 @@
 #pragma once
 #include "release.h"
 
+// No Xen support yet (Xen pv-ops arrived in 2.6.23/2.6.24): no Xen ELF notes, Xen cannot boot it.
+#define PVM_XEN_BACKEND 0
+
 inline constexpr ReleaseProfile kProfile{
     .name = "2.6.22",
     .api_majors = api_major_bit(3),
@@ -12,4 +15,5 @@ inline constexpr ReleaseProfile kProfile{
     .clamps_counter = false,
     .sched_clock = false,
     .asks_features = false,
+    .xen_backend = PVM_XEN_BACKEND,
 };

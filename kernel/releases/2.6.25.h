@@ -3,6 +3,9 @@
 #pragma once
 #include "release.h"
 
+// Xen pv-ops (domU) arrived in 2.6.23/2.6.24: this release boots under Xen.
+#define PVM_XEN_BACKEND 1
+
 inline constexpr ReleaseProfile kProfile{
     .name = "2.6.25",
     .api_majors = api_major_bit(3) | api_major_bit(4),
@@ -13,4 +16,5 @@ inline constexpr ReleaseProfile kProfile{
     .clamps_counter = true,
     .sched_clock = true,
     .asks_features = true,
+    .xen_backend = PVM_XEN_BACKEND,
 };

@@ -51,6 +51,34 @@ TEST(Classify, Rule1NotStartedIsErrorNamingThePath) {
   EXPECT_NE(r.reason.find("/nonexistent"), std::string::npos);
 }
 
+// Family xen, rule 3b: Xen refusing the kernel is a named Xen panic, not QEMU's warning on stderr.
+TEST(Classify, Rule3bXenPanicIsCrashNamingXensReason) {
+  CellSpec s = spec();
+  s.family = "xen";
+  s.hv = "xen-4.17.7";
+  BootOutcome b = exited(
+      "(XEN) *** Building a PVH Dom0 ***\n"
+      "(XEN) ERROR: Will only load images built for the generic loader or with PHYS32_ENTRY set\n"
+      "(XEN) Failed to load Dom0 kernel\n"
+      "(XEN) \n"
+      "(XEN) ****************************************\n"
+      "(XEN) Panic on CPU 0:\n"
+      "(XEN) Could not construct domain 0\n"
+      "(XEN) ****************************************\n"
+      "(XEN) Manual reset required ('noreboot' specified)\n",
+      std::nullopt);
+  b.exit_status_known = false;
+  b.stderr_text = "qemu-system-x86_64: warning: icount sleep disabled and no active timers\n";
+  CellResult r = classify(s, b);
+  EXPECT_EQ(r.status, Status::Crash) << r.reason;
+  EXPECT_EQ(r.reason.rfind("Xen panic: Could not construct domain 0 (", 0), 0u) << r.reason;
+  EXPECT_NE(r.reason.find("PHYS32_ENTRY"), std::string::npos) << r.reason;
+  EXPECT_NE(r.reason.find("the kernel never ran"), std::string::npos) << r.reason;
+  EXPECT_NE(r.evidence.find("Panic on CPU 0"), std::string::npos) << r.evidence;
+  // The same text from a rom cell is guest output, not a hypervisor panic.
+  EXPECT_NE(run(b).reason.rfind("Xen panic", 0), 0u);
+}
+
 TEST(Classify, Rule2InterruptedIsError) {
   BootOutcome b = exited(kHello + kCrash, std::nullopt);
   b.interrupted = true;
