@@ -5,7 +5,8 @@
 
 1. floor: as many bare QEMU boots as the matrix has cells, of a trivial multiboot kernel
    (build/images/fixture-pass.elf, tests/fixtures/), each with the argv the harness used for
-   that cell (same machine type, CPU, memory, devices, ROM) but that kernel, at the same -j.
+   that cell (same machine type, CPU, memory, devices, ROM) but that kernel, at the same -j; a
+   xen cell's floor is the same Xen booting the trivial PVH guest (fixture-xen-pass.elf).
    Measured before and after the run; the floor is their mean.
 2. run: `pvmatrix run MATRIX -j N`; wall time, and the harness's own CPU against QEMU's
    (getrusage self vs children, recorded by pvmatrix in report.json meta.rusage).
@@ -27,6 +28,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "bench"))
+from floor import bare_argv, bare_boot  # noqa: E402
 
 
 def timed(argv, env=None):
@@ -43,23 +46,11 @@ def timed(argv, env=None):
 
 
 def floor(argvs, jobs):
-    """Wall seconds to run every argv, `jobs` at a time."""
-    def one(argv):
-        subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
-                       timeout=60)
+    """Wall seconds to boot every argv bare, `jobs` at a time."""
     start = time.monotonic()
     with ThreadPoolExecutor(max_workers=jobs) as pool:
-        list(pool.map(one, argvs))
+        list(pool.map(bare_boot, argvs))
     return time.monotonic() - start
-
-
-def bare_argv(cell_argv, trivial_kernel):
-    argv = list(cell_argv)
-    argv[argv.index("-kernel") + 1] = str(trivial_kernel)
-    if "-append" in argv:  # the trivial kernel reads no command line
-        i = argv.index("-append")
-        del argv[i:i + 2]
-    return argv
 
 
 def synthetic_matrix(path):
@@ -83,7 +74,8 @@ def main():
     build = Path(args.build)
     cli = build / "pvmatrix"
     trivial = build / "images/fixture-pass.elf"
-    for need in (cli, trivial):
+    trivial_pvh = build / "images/fixture-xen-pass.elf"  # the floor of a xen cell
+    for need in (cli, trivial, trivial_pvh):
         if not need.exists():
             sys.exit(f"{need} is missing: build first (cmake --build {build})")
     env = {**os.environ, "CI": "true"}
@@ -96,7 +88,7 @@ def main():
         if rc0 not in (0, 1):
             sys.exit(f"pvmatrix run failed ({rc0}): {err0}")
         warm = json.loads((work / "warm/report.json").read_text())
-        argvs = [bare_argv(c["qemu_cmdline"], trivial) for c in warm["cells"] if c["qemu_cmdline"]]
+        argvs = [bare_argv(c["qemu_cmdline"], trivial, trivial_pvh) for c in warm["cells"] if c["qemu_cmdline"]]
         floor_before = floor(argvs, args.jobs)
         wall, usage, rc, err = timed([str(cli), "run", args.matrix, "-j", str(args.jobs), "--out", str(out)], env)
         if rc not in (0, 1):
