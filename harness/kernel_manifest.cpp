@@ -144,6 +144,10 @@ std::optional<KernelManifest> parse_kernel_manifest(std::string_view text, std::
       if (value == "raw") m.counter = KernelManifest::Counter::Raw;
       else if (value == "clamped") m.counter = KernelManifest::Counter::Clamped;
       else return fail("unknown value \"" + std::string(value) + "\" (raw | clamped)");
+    } else if (key == "xen") {
+      if (value == "pvh") m.xen_pvh = true;
+      else if (value == "none") m.xen_pvh = false;
+      else return fail("unknown value \"" + std::string(value) + "\" (pvh | none)");
     } else {
       *err = "unknown key \"" + key + "\"";
       return std::nullopt;

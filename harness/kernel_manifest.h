@@ -52,6 +52,7 @@ struct KernelManifest {
   std::vector<ManifestItem> calls;   ///< calls it asks get_reloc about (and requirements on them)
   std::vector<ManifestItem> features;///< features it uses or requires
   Counter counter = Counter::Raw;    ///< whether the clocksource clamps a counter that steps back
+  std::optional<bool> xen_pvh;       ///< `xen=pvh|none`: Xen ELF notes + backend; unset when not recorded
   std::string text;                  ///< the descriptor text, verbatim
 
   bool speaks(uint8_t major) const;

@@ -329,11 +329,39 @@ void to_json(json& j, const Prediction& p) {
   j["reason"] = p.reason;
 }
 
+Prediction predict_xen(const KernelManifest& m, std::string_view cmdline) {
+  Prediction p;
+  if (!m.xen_pvh) {
+    p.reason = "no prediction: the image's manifest does not say whether it carries the Xen backend (no xen= key)";
+    return p;
+  }
+  if (!*m.xen_pvh) {  // the kernel never runs: no binding at all
+    p.status = Status::Crash;
+    p.reason = m.release + " has no Xen backend (no Xen ELF notes): Xen refuses to build a dom0 from it";
+    return p;
+  }
+  p.status = Status::Pass;
+  p.binding = all_native();
+  const std::vector<std::string> native = native_groups_of(cmdline);
+  std::vector<std::string> bound;
+  for (const char* g : {"cpu", "irq", "timer"}) {
+    bool wanted = std::find(native.begin(), native.end(), g) == native.end();
+    if (wanted && m.may_bind(g)) {
+      p.binding[g] = "xen";
+      bound.emplace_back(g);
+    }
+  }
+  p.reason = fmt::format("{} boots as Xen's PVH dom0; {} through Xen, mmu and lazy native (PVH)", m.release,
+                         bound.empty() ? std::string("nothing") : join(bound, ", "));
+  if (!native.empty()) p.reason += fmt::format(" (pv.native={})", join(native, ","));
+  return p;
+}
+
 Prediction Predictor::predict_cell(const CellSpec& spec) {
   const HypervisorVersion* version = world_.find_version(spec.hv);
-  if (version && version->family != "rom") {
+  if (version && version->family != "rom" && version->family != "xen") {
     Prediction p;
-    p.reason = "no prediction: family " + version->family + " is not a ROM ABI (the model reads ROM images)";
+    p.reason = "no prediction: family " + version->family + " is not modelled";
     return p;
   }
   auto mit = manifests_.find(spec.kernel_image);
@@ -347,6 +375,7 @@ Prediction Predictor::predict_cell(const CellSpec& spec) {
     p.reason = "no prediction: " + manifest_errors_[spec.kernel_image];
     return p;
   }
+  if (version && version->family == "xen") return predict_xen(*mit->second, spec.cmdline);
   const RomImage* rom = nullptr;
   std::string rom_error;
   if (!spec.rom_image.empty()) {

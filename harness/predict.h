@@ -50,6 +50,11 @@ struct Prediction {
 Prediction predict(const KernelManifest& manifest, const RomImage* rom, std::string_view rom_error,
                    const HypervisorVersion* version, std::string_view cmdline);
 
+/// A xen-family cell: CRASH when the image has no Xen backend (manifest xen=none: Xen refuses
+/// it), else PASS with cpu, irq and timer (when the release binds it) on Xen unless pv.native=
+/// keeps them; no prediction when the manifest does not say.
+Prediction predict_xen(const KernelManifest& manifest, std::string_view cmdline);
+
 /// {"status": "PASS"|"FAIL"|null, "binding": {...}|null, "probe"?, "call"?, "refused"?, "reason"}.
 void to_json(nlohmann::json& j, const Prediction& p);
 

@@ -102,6 +102,7 @@ constexpr Manifest make_manifest(const ReleaseProfile& p) {
   if (p.binds_lazy) m.item(first, "lazy_mmu").item(first, "lazy_defers");
 
   m.add(";counter=").add(p.clamps_counter ? "clamped" : "raw");
+  m.add(";xen=").add(p.xen_backend ? "pvh" : "none");
   m.text[m.length] = '\0';
   return m;
 }

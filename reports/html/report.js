@@ -334,13 +334,15 @@
   }
 
   // ---- The grid ----
+  // A group is bound when it goes to the hypervisor: a ROM ("rom") or real Xen ("xen").
+  function isBound(v) { return v === 'rom' || v === 'xen'; }
   function bindingLetters(binding) {
     var span = h('span', { class: 'bind' });
     if (!binding || typeof binding !== 'object') { span.textContent = '—'; return span; }
     GROUPS.forEach(function (g) {
-      var rom = binding[g] === 'rom';
-      span.appendChild(h('span', { class: rom ? 'b-rom' : 'b-native',
-                                   text: rom ? GROUP_LETTER[g] : GROUP_LETTER[g].toLowerCase() }));
+      var v = binding[g];
+      span.appendChild(h('span', { class: v === 'xen' ? 'b-rom b-xen' : isBound(v) ? 'b-rom' : 'b-native',
+                                   text: isBound(v) ? GROUP_LETTER[g] : GROUP_LETTER[g].toLowerCase() }));
     });
     return span;
   }
@@ -398,7 +400,7 @@
     var shown = 0, total = 0;
     frag.appendChild(h('p', { class: 'legend' }, [
       'Each cell: status in words; binding as op-group letters ', h('span', { class: 'mono', text: 'C I M T L' }),
-      ' = cpu irq mmu timer lazy, UPPERCASE = bound to the ROM, lowercase = native; then the failing probe, ',
+      ' = cpu irq mmu timer lazy, UPPERCASE = bound to the hypervisor (the ROM, or Xen: underlined), lowercase = native; then the failing probe, ',
       'the known-issue reason (XFAIL) or the attempts (FLAKY).', V ? ' A verdict badge shows the change since the baseline.' : '']));
     shownConfigs().forEach(function (cfg) {
       var block = h('div', { class: 'grid-block' });
@@ -638,7 +640,7 @@
     });
     var out = [];
     GROUPS.forEach(function (g) {
-      var on = working.filter(function (c) { return c.binding && c.binding[g] === 'rom'; });
+      var on = working.filter(function (c) { return c.binding && isBound(c.binding[g]); });
       if (!on.length) return;
       var need = null;
       on.forEach(function (c) {
@@ -648,7 +650,7 @@
       });
       var missing = [];
       failing.forEach(function (c) {
-        if (!c.binding || c.binding[g] !== 'rom') return;
+        if (!c.binding || !isBound(c.binding[g])) return;
         var f = (Array.isArray(c.hv_features) ? c.hv_features : []).map(str);
         var lacks = need.filter(function (x) { return f.indexOf(x) < 0; });
         if (lacks.length) missing.push(c.hv + ' lacks ' + lacks.join(', '));
@@ -739,7 +741,7 @@
         if (!c || c.gone) return;
         if (WORKS[c.status]) {
           ok.push(hv + (c.status === 'PASS' ? '' : ' (' + c.status + ')'));
-          GROUPS.forEach(function (g) { if (c.binding && c.binding[g] === 'rom') groups[g] = 1; });
+          GROUPS.forEach(function (g) { if (c.binding && isBound(c.binding[g])) groups[g] = 1; });
         } else if (BROKEN[c.status]) bad.push(hv + ' (' + c.status + ')');
       });
       var deps = h('td');

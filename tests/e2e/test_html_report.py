@@ -304,3 +304,28 @@ def test_prediction_findings_are_listed_and_open_their_cell(browser, tmp_path):
     assert browser.text("#details-title") == FAMOUS
     assert "predicted" in browser.text("#details") and "PASS" in browser.text("#details")
     assert severe(browser) == []
+
+
+def test_xen_bindings_show_as_bound_beside_the_rom_columns(browser, tmp_path):
+    """A xen column sits in the same grid; groups bound to Xen read as bound (UPPERCASE,
+    underlined), not as native, and the title names them."""
+    report = json.loads((FIXTURES / "sample-report.json").read_text())
+    src = next(c for c in report["cells"] if c["id"] == "kernel=2.6.25/hv=rom-1.13/cfg=default")
+    xen = json.loads(json.dumps(src))
+    xen.update(hv="xen-4.17.7", id="kernel=2.6.25/hv=xen-4.17.7/cfg=default", status="PASS", outcome="PASS",
+               hv_api="4.17", hv_features=[],
+               binding={"cpu": "xen", "irq": "xen", "mmu": "native", "timer": "xen", "lazy": "native"})
+    report["cells"].append(xen)
+    report["axes"]["hypervisors"].append("xen-4.17.7")
+    report["summary"]["total"] += 1
+    report["summary"]["by_status"]["PASS"] = report["summary"]["by_status"].get("PASS", 0) + 1
+    src_json = tmp_path / "with-xen.json"
+    src_json.write_text(json.dumps(report))
+    page = render(src_json, tmp_path / "with-xen.html")
+    open_page(browser, page)
+    sel = cell_sel(xen["id"])
+    assert "CImTl" in browser.text(sel).replace(" ", "")
+    assert browser.execute("return document.querySelectorAll(arguments[0] + ' .b-xen').length", sel) == 3
+    assert "binding: cpu:xen irq:xen mmu:native timer:xen lazy:native" in browser.execute(
+        "return document.querySelector(arguments[0]).title", sel)
+    assert not severe(browser)
