@@ -50,6 +50,9 @@ class Launcher {
   virtual void kill_all() = 0;
   /// "qemu" or "libvirt".
   virtual std::string name() const = 0;
+  /// Why this launcher cannot boot `spec` at all ("" when it can): the cell is SKIP with that
+  /// reason instead of being booted wrongly.
+  virtual std::string cannot_boot(const CellSpec&) const { return {}; }
 };
 
 }  // namespace pvm

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "launcher.h"
+#include "libvirt_xml.h"
 
 namespace pvm {
 
@@ -40,6 +41,7 @@ class LibvirtLauncher : public Launcher {
   BootOutcome boot(const CellSpec& spec) override;
   void kill_all() override;
   std::string name() const override { return "libvirt"; }
+  std::string cannot_boot(const CellSpec& spec) const override { return libvirt_cannot_boot(spec); }
 
   /// The connection URI (what BootOutcome::host says).
   const std::string& uri() const { return options_.uri; }
@@ -76,6 +78,7 @@ class LibvirtPool : public Launcher {
   BootOutcome boot(const CellSpec& spec) override;
   void kill_all() override;
   std::string name() const override { return "libvirt"; }
+  std::string cannot_boot(const CellSpec& spec) const override { return libvirt_cannot_boot(spec); }
   /// Total slots over every connection (the useful number of scheduler threads).
   size_t capacity() const;
 

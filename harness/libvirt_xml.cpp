@@ -13,6 +13,13 @@ std::vector<std::string> default_libvirt_qemu_args() {
   return {"-device", "isa-debug-exit,iobase=0xf4,iosize=4", "-icount", "shift=0,sleep=off"};
 }
 
+std::string libvirt_cannot_boot(const CellSpec& spec) {
+  if (spec.family == "xen")
+    return "the libvirt backend does not boot the xen family (Xen with the kernel as its dom0 module): "
+           "run this cell with --backend qemu";
+  return {};
+}
+
 std::string domain_xml(const CellSpec& spec, const LibvirtDomainOptions& o) {
   const auto e = [](std::string_view s) { return xml_escape(s); };
   std::string x;

@@ -30,4 +30,8 @@ struct LibvirtDomainOptions {
 /// no balloon, serial to a file, the ROM as fw_cfg file, destroy on poweroff/reboot/crash.
 std::string domain_xml(const CellSpec& spec, const LibvirtDomainOptions& options);
 
+/// Why the libvirt backend cannot boot `spec` ("" when it can): a xen-family cell (Xen with the
+/// kernel as its dom0 module) is not built by domain_xml, which boots the kernel directly.
+std::string libvirt_cannot_boot(const CellSpec& spec);
+
 }  // namespace pvm

@@ -71,6 +71,7 @@ class CachingLauncher : public Launcher {
   BootOutcome boot(const CellSpec& spec) override;
   void kill_all() override { inner_.kill_all(); }
   std::string name() const override { return inner_.name(); }
+  std::string cannot_boot(const CellSpec& spec) const override { return inner_.cannot_boot(spec); }
 
   /// Boots answered from the cache.
   size_t hits() const { return hits_.load(); }

@@ -47,14 +47,15 @@ std::string shell_quote(const std::vector<std::string>& argv) {
 }
 
 CellResult run_cell(Launcher& launcher, const CellSpec& spec, const RunCellOptions& options) {
-  if (!spec.skip_reason.empty()) {  // requirements missing on this host: SKIP with the reason, no boot
+  // Requirements missing on this host, or a backend that cannot boot the cell: SKIP, no boot.
+  if (std::string skip = spec.skip_reason.empty() ? launcher.cannot_boot(spec) : spec.skip_reason; !skip.empty()) {
     BootOutcome none;
     CellResult r = classify(spec, none);
     r.status = r.outcome = Status::Skip;
-    r.reason = spec.skip_reason;
-    r.evidence = spec.skip_reason;
+    r.reason = skip;
+    r.evidence = skip;
     r.attempts.clear();
-    r.attempts.push_back({Status::Skip, 0, std::nullopt, std::nullopt, spec.skip_reason});
+    r.attempts.push_back({Status::Skip, 0, std::nullopt, std::nullopt, skip});
     r.backend = launcher.name();
     return r;
   }

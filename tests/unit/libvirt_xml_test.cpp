@@ -165,5 +165,13 @@ TEST(ConnectSpec, RejectsBadJobsAndNonUris) {
   EXPECT_FALSE(parse_connect_spec("", &s, &err));
 }
 
+// A xen cell is not booted wrongly through libvirt (its XML boots the kernel directly).
+TEST(LibvirtXml, XenCellsAreNotBootedThroughLibvirt) {
+  CellSpec s;
+  EXPECT_EQ(libvirt_cannot_boot(s), "");
+  s.family = "xen";
+  EXPECT_NE(libvirt_cannot_boot(s).find("--backend qemu"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace pvm
