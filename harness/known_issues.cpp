@@ -98,6 +98,37 @@ bool KnownIssues::parse(const std::string& text, const std::string& path, std::s
   return true;
 }
 
+bool KnownIssues::check_names(const std::vector<std::string>& kernels, const std::vector<std::string>& hvs,
+                               std::string* err) const {
+  auto known = [](const std::vector<std::string>& names, const std::string& n) {
+    return std::find(names.begin(), names.end(), n) != names.end();
+  };
+  auto list = [](const std::vector<std::string>& names) {
+    std::string s;
+    for (const auto& n : names) s += (s.empty() ? "" : " ") + n;
+    return s;
+  };
+  for (const KnownIssue& issue : entries_)
+    for (const CellPattern& p : issue.cells)
+      for (const auto& [key, names] : {std::pair{"kernel", &kernels}, std::pair{"hv", &hvs}})
+        for (const std::string& n : p.literal_names(key))
+          if (!known(*names, n)) {
+            *err = issue.where + ": cells: \"" + p.text() + "\": " + key + " \"" + n + "\" does not exist (known: " +
+                   list(*names) + ")";
+            return false;
+          }
+  return true;
+}
+
+bool load_known_issues(const Matrix& matrix, const World& world, KnownIssues* out, std::string* err) {
+  for (const std::string& f : matrix.known_issue_files)
+    if (!out->load(f, err)) return false;
+  std::vector<std::string> kernels = world.releases(), hvs;
+  kernels.insert(kernels.end(), world.fixtures().begin(), world.fixtures().end());
+  for (const auto& v : world.versions()) hvs.push_back(v.name);
+  return out->check_names(kernels, hvs, err);
+}
+
 const KnownIssue* KnownIssues::find(const std::string& kernel, const std::string& hv, const std::string& cfg) const {
   for (const KnownIssue& issue : entries_)
     for (const CellPattern& p : issue.cells)

@@ -20,6 +20,7 @@
 
 #include "cell.h"
 #include "matrix.h"
+#include "world.h"
 
 namespace pvm {
 
@@ -42,10 +43,18 @@ class KnownIssues {
   /// The first entry matching the cell, or nullptr.
   const KnownIssue* find(const std::string& kernel, const std::string& hv, const std::string& cfg) const;
   const std::vector<KnownIssue>& entries() const { return entries_; }
+  /// Every plain kernel/hv name in a pattern must exist (`kernels`, `hvs`): a typo would
+  /// otherwise silently expect nothing. False with "file:line:col: cells: ..." naming it.
+  bool check_names(const std::vector<std::string>& kernels, const std::vector<std::string>& hvs,
+                   std::string* err) const;
 
  private:
   std::vector<KnownIssue> entries_;
 };
+
+/// Loads every known-issue file of `matrix` and checks the names in its patterns against `world`
+/// (its releases, fixtures and versions). False with the located error.
+bool load_known_issues(const Matrix& matrix, const World& world, KnownIssues* out, std::string* err);
 
 /// Final status of a cell from its attempts and its expectation (nullptr: none):
 /// - a failing attempt followed by a passing one: FLAKY;

@@ -95,6 +95,15 @@ bool CellPattern::matches(const std::string& kernel, const std::string& hv, cons
   return true;
 }
 
+std::vector<std::string> CellPattern::literal_names(std::string_view key) const {
+  std::vector<std::string> out;
+  for (const Clause& c : clauses_)
+    if (c.key == key)
+      for (const std::string& g : c.globs)
+        if (g.find_first_of("*?[") == std::string::npos) out.push_back(g);
+  return out;
+}
+
 bool parse_pattern_list(const std::string& text, std::vector<CellPattern>* out, std::string* err) {
   for (const std::string& part : split(text, ',')) {
     auto p = CellPattern::parse(part, err);

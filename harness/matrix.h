@@ -51,6 +51,8 @@ class CellPattern {
   bool matches(const std::string& kernel, const std::string& hv, const std::string& cfg) const;
   /// The pattern as written.
   const std::string& text() const { return text_; }
+  /// The alternatives of clause `key` ("kernel" | "hv" | "cfg") that are plain names, not globs.
+  std::vector<std::string> literal_names(std::string_view key) const;
 
  private:
   struct Clause {

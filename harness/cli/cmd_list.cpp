@@ -34,8 +34,7 @@ int run_list(const ListOptions& o) {
   Matrix m;
   if (!load_selected_matrix(o.matrix, *world, o.only, o.shard, &m, &err)) return fail(err);
   KnownIssues known;
-  for (const std::string& f : m.known_issue_files)
-    if (!known.load(f, &err)) return fail(err);
+  if (!load_known_issues(m, *world, &known, &err)) return fail(err);
   std::vector<CellSpec> specs;
   if (!make_cell_specs(m, *world, &specs, &err)) return fail(err);
 

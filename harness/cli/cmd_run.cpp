@@ -138,8 +138,7 @@ int run_run(RunOptions o) {
   if (o.retries >= 0) m.retries = o.retries;
   if (o.timeout_s > 0) m.timeout_s = o.timeout_s;
   KnownIssues known;
-  for (const std::string& f : m.known_issue_files)
-    if (!known.load(f, &err)) return fail(err);
+  if (!load_known_issues(m, *world, &known, &err)) return fail(err);
   std::vector<CellSpec> specs;
   if (!make_cell_specs(m, *world, &specs, &err)) return fail(err);
   if (o.out.empty()) o.out = o.resume.empty() ? "out/" + m.name : o.resume;

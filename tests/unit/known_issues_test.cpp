@@ -133,5 +133,19 @@ TEST(KnownIssues, ShippedFileLoads) {
   EXPECT_EQ(k.find("2.6.24", "rom-1.12", "default"), nullptr);
 }
 
+TEST(KnownIssues, PlainNamesMustExistGlobsNeedNot) {
+  KnownIssues k;
+  std::string err;
+  ASSERT_TRUE(k.parse(R"({"known_issues": [
+    {"cells": "kernel=2.6.25/hv=rom-1.1|rom-*/cfg=anything", "expect": "FAIL", "reason": "r"},
+    {"cells": ["kernel=2.6.2?/hv=xen-4.17.7"], "expect": "CRASH", "reason": "r"}]})", "k.json", &err)) << err;
+  EXPECT_TRUE(k.check_names({"2.6.25"}, {"rom-1.1", "xen-4.17.7"}, &err)) << err;
+  EXPECT_FALSE(k.check_names({"2.6.25"}, {"rom-1.1"}, &err));
+  EXPECT_EQ(err.rfind("k.json:3:", 0), 0u) << err;
+  EXPECT_NE(err.find("hv \"xen-4.17.7\" does not exist"), std::string::npos) << err;
+  EXPECT_FALSE(k.check_names({"2.6.24"}, {"rom-1.1", "xen-4.17.7"}, &err));
+  EXPECT_NE(err.find("kernel \"2.6.25\""), std::string::npos) << err;
+}
+
 }  // namespace
 }  // namespace pvm
