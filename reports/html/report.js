@@ -338,7 +338,8 @@
   function isBound(v) { return v === 'rom' || v === 'xen'; }
   function bindingLetters(binding) {
     var span = h('span', { class: 'bind' });
-    if (!binding || typeof binding !== 'object') { span.textContent = '—'; return span; }
+    // No binding at all (the kernel never ran, e.g. a hypervisor that refused it): unknown, not native.
+    if (!binding || typeof binding !== 'object' || !Object.keys(binding).length) { span.textContent = '—'; return span; }
     GROUPS.forEach(function (g) {
       var v = binding[g];
       span.appendChild(h('span', { class: v === 'xen' ? 'b-rom b-xen' : isBound(v) ? 'b-rom' : 'b-native',
@@ -347,7 +348,7 @@
     return span;
   }
   function bindingTitle(binding) {
-    if (!binding || typeof binding !== 'object') return 'binding unknown';
+    if (!binding || typeof binding !== 'object' || !Object.keys(binding).length) return 'binding unknown';
     return GROUPS.map(function (g) { return g + ':' + str(binding[g] || '?'); }).join(' ');
   }
   function firstFailingProbe(c) {
@@ -507,7 +508,7 @@
       ['kernel', c.kernel], ['hypervisor', c.hv], ['config', c.config],
       ['cmdline', str(c.cmdline) || '(none)'],
       ['binding', bindingTitle(c.binding)],
-      ['ROM API', c.hv_api], ['ROM features', Array.isArray(c.hv_features) ? c.hv_features.map(str).join(' ') : c.hv_features],
+      ['hypervisor API', c.hv_api], ['ROM features', Array.isArray(c.hv_features) ? c.hv_features.map(str).join(' ') : c.hv_features],
       ['ROM refused', c.hv_refused],
       ['known issue', c.expected_reason], ['known-issue link', c.expected_link],
       ['kernel build', c.kernel_build], ['host', c.host], ['backend', c.backend],
@@ -733,7 +734,7 @@
 
     // The same web as tables, for reading and for screen readers.
     var kt = h('table', { class: 'compat', id: 'kernel-web' }, h('tr', null, ['kernel release', 'runs on', 'does not run on',
-      'binds to the ROM (where it runs)', 'ROM features it depends on'].map(function (t) { return h('th', { text: t }); })));
+      'binds to the hypervisor (where it runs)', 'ROM features it depends on'].map(function (t) { return h('th', { text: t }); })));
     KERNELS.forEach(function (k) {
       var ok = [], bad = [], groups = {};
       HVS.forEach(function (hv) {
@@ -754,7 +755,7 @@
         h('td', { class: 'bad', text: bad.join(', ') || '—' }),
         h('td', { class: 'mono', text: Object.keys(groups).join(' ') || 'nothing (all native)' }), deps]));
     });
-    var ht = h('table', { class: 'compat', id: 'hv-web' }, h('tr', null, ['hypervisor version', 'ROM API', 'keeps working',
+    var ht = h('table', { class: 'compat', id: 'hv-web' }, h('tr', null, ['hypervisor version', 'API', 'keeps working',
       'breaks', 'features offered'].map(function (t) { return h('th', { text: t }); })));
     HVS.forEach(function (hv) {
       var ok = [], bad = [], api = '', feats = {};

@@ -315,9 +315,13 @@ def test_xen_bindings_show_as_bound_beside_the_rom_columns(browser, tmp_path):
     xen.update(hv="xen-4.17.7", id="kernel=2.6.25/hv=xen-4.17.7/cfg=default", status="PASS", outcome="PASS",
                hv_api="4.17", hv_features=[],
                binding={"cpu": "xen", "irq": "xen", "mmu": "native", "timer": "xen", "lazy": "native"})
-    report["cells"].append(xen)
+    refused = json.loads(json.dumps(xen))  # a kernel Xen refused: it never ran, so no binding
+    refused.update(kernel="2.6.20", id="kernel=2.6.20/hv=xen-4.17.7/cfg=default", status="CRASH", outcome="CRASH",
+                   hv_api="", binding={}, probes=[], stages=[], reason="Xen panic: Could not construct domain 0")
+    report["cells"] += [xen, refused]
     report["axes"]["hypervisors"].append("xen-4.17.7")
-    report["summary"]["total"] += 1
+    report["summary"]["total"] += 2
+    report["summary"]["by_status"]["CRASH"] = report["summary"]["by_status"].get("CRASH", 0) + 1
     report["summary"]["by_status"]["PASS"] = report["summary"]["by_status"].get("PASS", 0) + 1
     src_json = tmp_path / "with-xen.json"
     src_json.write_text(json.dumps(report))
@@ -328,4 +332,8 @@ def test_xen_bindings_show_as_bound_beside_the_rom_columns(browser, tmp_path):
     assert browser.execute("return document.querySelectorAll(arguments[0] + ' .b-xen').length", sel) == 3
     assert "binding: cpu:xen irq:xen mmu:native timer:xen lazy:native" in browser.execute(
         "return document.querySelector(arguments[0]).title", sel)
+    # Unknown, not "all native" (lowercase letters would claim the kernel ran and bound nothing).
+    assert browser.text(cell_sel(refused["id"]) + " .bind") == "—"
+    assert "binding: binding unknown" in browser.execute("return document.querySelector(arguments[0]).title",
+                                                         cell_sel(refused["id"]))
     assert not severe(browser)
