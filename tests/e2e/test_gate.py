@@ -143,3 +143,49 @@ def test_bisect_ends_not_confirmed(pvmatrix, world):
          "--workdir", str(world["work"])],
         cwd=world["repo"], capture_output=True, text=True, timeout=1800)
     assert p.returncode == 4, p.stdout + p.stderr
+
+
+def test_bisect_inconclusive_when_only_unbuildable_commits_are_left(pvmatrix, world, tmp_path):
+    """good c0 -> B (does not build) -> C (builds again, and regresses): git can only say "B or C",
+    and bisect says so with exit 3 instead of naming a commit it never tested."""
+    c = world["commits"]
+    repo = tmp_path / "repo"
+    subprocess.run(["git", "clone", "-q", str(world["repo"]), str(repo)], check=True)
+    git(repo, "checkout", "-q", c["c0"])
+    profile = repo / "kernel/releases/2.6.24.h"
+    good_text = profile.read_text()
+    profile.write_text(good_text + "\n#error this commit does not build\n")
+    broken = commit(repo, "2.6.24: a commit that does not build")
+    profile.write_text(good_text.replace(".periodic_fallback = true", ".periodic_fallback = false"))
+    regressed = commit(repo, "2.6.24: builds again, without the periodic timer fallback")
+    p = subprocess.run(
+        [str(pvmatrix), "bisect", "--good", c["c0"], "--bad", regressed, "--cell", CELL, "--runs", "1",
+         "--workdir", str(tmp_path / "work")],
+        cwd=repo, capture_output=True, text=True, timeout=1800)
+    assert p.returncode == 3, p.stdout + p.stderr
+    assert "inconclusive" in p.stdout, p.stdout
+    assert broken in p.stdout and regressed in p.stdout, p.stdout  # both candidates are named
+    assert "does not build" in p.stdout, p.stdout                   # and why the first was skipped
+    assert not re.search(r"^first bad commit:", p.stdout, re.M), p.stdout  # no verdict it cannot back
+
+
+def test_gate_on_a_dirty_head_gates_the_working_tree(pvmatrix, world, tmp_path):
+    """--head HEAD with uncommitted changes gates what the user has (not the last commit), says
+    so, and records it as dirty: the uncommitted regression is caught before it is committed."""
+    c = world["commits"]
+    repo = tmp_path / "repo"
+    subprocess.run(["git", "clone", "-q", str(world["repo"]), str(repo)], check=True)
+    git(repo, "checkout", "-q", c["c0"])
+    profile = repo / "kernel/releases/2.6.24.h"
+    profile.write_text(profile.read_text().replace(".periodic_fallback = true", ".periodic_fallback = false"))
+    out = tmp_path / "out"
+    p = subprocess.run(
+        [str(pvmatrix), "gate", "--base", c["c0"], "--head", "HEAD", str(world["matrix"]), "--out", str(out),
+         "--workdir", str(tmp_path / "work"), "--cache", str(world["cache"])],
+        cwd=repo, capture_output=True, text=True, timeout=1800)
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert "(dirty)" in p.stdout, p.stdout
+    assert any(f"REGRESSION {CELL}" in line for line in p.stdout.splitlines()), p.stdout
+    meta = json.loads((out / "head/report.json").read_text())["meta"]["gate"]
+    assert meta["head"]["dirty"] is True and meta["head"]["commit"] == c["c0"], meta
+    assert git(repo, "status", "--porcelain") == "M kernel/releases/2.6.24.h"  # the user's edit is left alone
