@@ -21,6 +21,25 @@ def read_commented_json(path):
     return json.loads(re.sub(r"^\s*//.*$", "", text, flags=re.M))
 
 
+def expected_cell_id(c):
+    """Test id of an expected-outcomes row (matrix/expected-*.json)."""
+    cfg = f"/cmdline={c['cmdline']}" if c.get("cmdline") else ""
+    return f"kernel={c['kernel']}/hv={c['hv']}{cfg}"
+
+
+def boot_expected(cell, expected, timeout_s):
+    """Boots an expected-outcomes row with `pvmatrix cell --json`; checks it produced a cell object
+    with the expected status (the reason and evidence on failure) and returns the CellRun."""
+    args = ["--kernel", expected["kernel"], "--hv", expected["hv"], "--json", "--timeout", timeout_s]
+    if expected.get("cmdline"):
+        args += ["--cmdline", expected["cmdline"]]
+    run = cell(*args)
+    got = run.cell
+    assert got is not None, run
+    assert got["status"] == expected["status"], f"{got['reason']}\n{got['evidence']}"
+    return run
+
+
 class CellRun:
     """What one `pvmatrix cell` invocation left behind."""
 

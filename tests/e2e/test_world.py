@@ -2,14 +2,9 @@
 `pvmatrix cell --json`: status, stage, first failing probe and call, binding, refusal."""
 import pytest
 
-from conftest import REPO, read_commented_json
+from conftest import REPO, boot_expected, expected_cell_id, read_commented_json
 
 EXPECTED = read_commented_json(REPO / "matrix" / "expected-world.json")["cells"]
-
-
-def cell_id(c):
-    cfg = f"/cmdline={c['cmdline']}" if c.get("cmdline") else ""
-    return f"kernel={c['kernel']}/hv={c['hv']}{cfg}"
 
 
 def first_failing_probe(cell):
@@ -22,15 +17,10 @@ def test_expected_world_covers_the_matrix():
     assert sum(1 for c in EXPECTED if c.get("cmdline")) == 2
 
 
-@pytest.mark.parametrize("expected", EXPECTED, ids=cell_id)
+@pytest.mark.parametrize("expected", EXPECTED, ids=expected_cell_id)
 def test_cell(cell, expected):
-    args = ["--kernel", expected["kernel"], "--hv", expected["hv"], "--json", "--timeout", 30]
-    if expected.get("cmdline"):
-        args += ["--cmdline", expected["cmdline"]]
-    run = cell(*args)
+    run = boot_expected(cell, expected, 30)
     got = run.cell
-    assert got is not None, run
-    assert got["status"] == expected["status"], f"{got['reason']}\n{got['evidence']}"
     assert run.rc == (0 if expected["status"] == "PASS" else 1), run
     if "stage" in expected:
         assert got["stage"] == expected["stage"], got["reason"]

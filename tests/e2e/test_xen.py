@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, read_commented_json
+from conftest import REPO, boot_expected, expected_cell_id, read_commented_json
 
 EXPECTED = read_commented_json(REPO / "matrix" / "expected-xen.json")["cells"]
 CACHE = Path(os.environ.get("PVMATRIX_XEN_CACHE", Path.home() / ".cache" / "pvmatrix" / "xen"))
@@ -34,20 +34,9 @@ def xen_cache():
     return bins
 
 
-def cell_id(c):
-    cfg = f"/cmdline={c['cmdline']}" if c.get("cmdline") else ""
-    return f"kernel={c['kernel']}/hv={c['hv']}{cfg}"
-
-
-@pytest.mark.parametrize("expected", EXPECTED, ids=cell_id)
+@pytest.mark.parametrize("expected", EXPECTED, ids=expected_cell_id)
 def test_xen_cell(xen_cache, cell, expected):
-    args = ["--kernel", expected["kernel"], "--hv", expected["hv"], "--json", "--timeout", 60]
-    if expected.get("cmdline"):
-        args += ["--cmdline", expected["cmdline"]]
-    run = cell(*args)
-    got = run.cell
-    assert got is not None, run
-    assert got["status"] == expected["status"], f"{got['reason']}\n{got['evidence']}"
+    got = boot_expected(cell, expected, 60).cell
     for text in expected.get("reason", []):
         assert text in got["reason"], got["reason"]
     for group, value in expected.get("binding", {}).items():
