@@ -54,6 +54,15 @@ const char* feature_list(uint32_t features, char* buf, size_t cap) {
   return buf;
 }
 
+/// Ends the bind stage with the binding per group ("cpu=rom irq=native(pv.native) ...").
+void finish_bind(probes::Stage& s) {
+  Text<160> b;
+  for (int g = 0; g < pv::kGroupCount; ++g)
+    b.add("%s%s=%s%s", g ? " " : "", pv::kGroupNames[g], binding.rom[g] ? bound_name() : "native",
+          binding.overridden[g] ? "(pv.native)" : "");
+  s.finish(b.c_str());
+}
+
 void add_binding(Record& r, bool all_native) {
   r.begin_object("binding");
   for (int g = 0; g < pv::kGroupCount; ++g) r.str(pv::kGroupNames[g], !all_native && binding.rom[g] ? bound_name() : "native");
@@ -174,11 +183,7 @@ void bind_xen() {
   if (!kRelease.binds_timer) d.add("; %s keeps the timer group native", kRelease.name);
   if (xen_events.problem[0]) d.add("; PROBLEM: %s", xen_events.problem);
   s.report("hv.negotiate", xen_events.problem[0] == '\0', d.c_str());
-  Text<160> b;
-  for (int g = 0; g < pv::kGroupCount; ++g)
-    b.add("%s%s=%s%s", g ? " " : "", pv::kGroupNames[g], binding.rom[g] ? "xen" : "native",
-          binding.overridden[g] ? "(pv.native)" : "");
-  s.finish(b.c_str());
+  finish_bind(s);
 }
 
 void bind_stage() {
@@ -234,11 +239,7 @@ void bind_stage() {
       break;
     }
   }
-  Text<160> b;
-  for (int g = 0; g < pv::kGroupCount; ++g)
-    b.add("%s%s=%s%s", g ? " " : "", pv::kGroupNames[g], binding.rom[g] ? "rom" : "native",
-          binding.overridden[g] ? "(pv.native)" : "");
-  s.finish(b.c_str());
+  finish_bind(s);
 }
 
 [[noreturn]] void shutdown_stage() {
