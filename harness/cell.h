@@ -40,7 +40,7 @@ struct CellSpec {
   std::string hv;                 ///< hypervisor version, e.g. "rom-1.12"
   std::string config = "default"; ///< config name from the matrix
   std::string cmdline;            ///< kernel command line, e.g. "pv.native=timer"
-  std::string kernel_image;       ///< path to the multiboot ELF
+  std::string kernel_image;       ///< path to the multiboot ELF (a real kernel: its uncompressed vmlinux)
   std::string rom_image;          ///< path to the ROM binary ("" for none)
   std::string machine = "microvm";///< QEMU machine type (from version.json, config may override)
   std::string cpu = "qemu32";     ///< QEMU CPU model
@@ -53,6 +53,9 @@ struct CellSpec {
   std::string hypervisor_image;   ///< family xen: the Xen binary (QEMU -kernel; the kernel is a module)
   std::string hypervisor_cmdline; ///< family xen: Xen's command line
   std::string skip_reason;        ///< not "": the cell's requirements are missing; it is SKIP, not booted
+  std::string kernel_family = "reference"; ///< "reference" (kernel/, tests/fixtures) | "linux" (kernel/linux/)
+  std::string initrd;             ///< family linux: the guest agent's initramfs (newc cpio)
+  std::string dom0_mode;          ///< family xen: "pvh" | "pv", as Xen's command line says ("" otherwise)
 
   /// Stable id: "kernel=2.6.25/hv=rom-1.12/cfg=default".
   std::string id() const;

@@ -128,6 +128,104 @@ std::optional<XenPanic> find_xen_panic(const ParsedSerial& s) {
   return std::nullopt;
 }
 
+/// A line of a real kernel's log without the console prefixes and Linux's "[    1.234567] " time.
+std::string_view kernel_text(std::string_view line) {
+  std::string_view t = strip_console_prefixes(line);
+  if (!t.empty() && t.front() == '[') {
+    size_t close = t.find("] ");
+    if (close != std::string_view::npos && close < 20 &&
+        t.substr(1, close - 1).find_first_not_of(" 0123456789.") == std::string_view::npos)
+      t.remove_prefix(close + 2);
+  }
+  return t;
+}
+
+bool starts(std::string_view t, std::string_view p) { return t.rfind(p, 0) == 0; }
+
+/// What Linux printed when it died: an oops (BUG:, Oops:, general protection fault, kernel
+/// BUG at) and/or the panic itself, with the lines that say where.
+struct LinuxDeath {
+  std::string panic;        ///< "Attempted to kill init! exitcode=0x0000000b" ("" for an oops only)
+  std::string oops;         ///< the first BUG:/Oops:/general protection line ("" for a plain panic)
+  std::string where;        ///< "RIP: 0010:foo+0x12/0x40" (or EIP:), the first after the oops
+  size_t first = 0, last = 0;  ///< lines [first, last] of the story
+};
+
+std::optional<LinuxDeath> find_linux_death(const ParsedSerial& s) {
+  std::optional<LinuxDeath> d;
+  for (size_t i = 0; i < s.lines.size(); ++i) {
+    std::string_view t = kernel_text(s.lines[i].text);
+    bool oops = starts(t, "BUG: ") || starts(t, "Oops: ") || starts(t, "general protection fault") ||
+                starts(t, "kernel BUG at ") || starts(t, "Unable to handle kernel");
+    bool panic = starts(t, "Kernel panic - not syncing: ");
+    if (!oops && !panic) continue;
+    if (!d) {
+      d = LinuxDeath{};
+      d->first = i;
+    }
+    d->last = i;
+    if (oops && d->oops.empty()) d->oops = cap_field(t, 300);
+    if (panic) {
+      d->panic = cap_field(t.substr(std::string_view("Kernel panic - not syncing: ").size()), 300);
+      break;
+    }
+  }
+  if (!d) return d;
+  for (size_t i = d->first; i <= d->last; ++i) {
+    std::string_view t = kernel_text(s.lines[i].text);
+    if (starts(t, "RIP: ") || starts(t, "EIP: ")) {
+      d->where = cap_field(t, 200);
+      break;
+    }
+  }
+  return d;
+}
+
+/// The lines of a Linux death that say why: the oops and panic lines, where it happened, which
+/// task, the first frames of the call trace; each line as the log has it.
+std::string linux_death_evidence(const ParsedSerial& s, const LinuxDeath& d) {
+  std::string out;
+  size_t first = d.first > 3 ? d.first - 3 : 0;
+  int frames = -1;
+  for (size_t i = first; i <= d.last && out.size() < kEvidenceLimit; ++i) {
+    std::string_view t = kernel_text(s.lines[i].text);
+    bool keep = i < d.first || i == d.last || starts(t, "BUG: ") || starts(t, "Oops: ") ||
+                starts(t, "general protection") || starts(t, "kernel BUG at") || starts(t, "Unable to handle") ||
+                starts(t, "RIP: ") || starts(t, "EIP: ") || starts(t, "CPU: ") || starts(t, "Comm: ") ||
+                starts(t, "Kernel panic") || starts(t, "#PF: ") || starts(t, "Modules linked in");
+    if (starts(t, "Call Trace:")) frames = 0, keep = true;
+    else if (frames >= 0 && frames < 8 && t.find('+') != std::string_view::npos) ++frames, keep = true;
+    if (keep) out += cap_field(s.lines[i].text, 512) + "\n";
+  }
+  return out;
+}
+
+/// Family xen: Xen's report that dom0 died ("Hardware Dom0 crashed"), with the Xen lines just
+/// before it (domain_crash callers, the faulting state).
+struct Dom0Crash {
+  std::string cause;  ///< up to three Xen lines before, "; "-joined
+  size_t line = 0;
+};
+
+std::optional<Dom0Crash> find_dom0_crash(const ParsedSerial& s) {
+  for (size_t i = 0; i < s.lines.size(); ++i) {
+    if (s.lines[i].text.find("Hardware Dom0 crashed") == std::string::npos) continue;
+    Dom0Crash c;
+    c.line = i;
+    std::vector<std::string> before;
+    for (size_t j = i; j-- > 0 && before.size() < 3;) {
+      const std::string& raw = s.lines[j].text;
+      if (raw.rfind("(XEN) ", 0) != 0) continue;
+      std::string_view t = strip_console_prefixes(raw);
+      if (t.empty() || t.find_first_not_of("*-= ") == std::string_view::npos) continue;
+      before.insert(before.begin(), cap_field(t, 200));
+    }
+    for (const auto& b : before) c.cause += (c.cause.empty() ? "" : "; ") + b;
+    return c;
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 CellResult classify(const CellSpec& spec, const BootOutcome& boot, const ParsedSerial& serial) {
@@ -173,6 +271,22 @@ CellResult classify(const CellSpec& spec, const BootOutcome& boot, const ParsedS
     if (!serial.hello) reason += "; the kernel never ran";
     else if (!r.stage.empty()) reason += ", last stage " + r.stage;
     decide(Status::Crash, cap_field(reason, 1024), around(serial, xen_panic->line, 12));
+  } else if (auto death = spec.kernel_family == "linux" && !serial.crash ? find_linux_death(serial) : std::nullopt) {
+    // 3c. A real kernel died: Linux's panic, or an oops (the task it killed may be the agent,
+    // or the boot goes on limping: either way the kernel broke).
+    std::string reason = death->panic.empty() ? "Linux oops: " + death->oops : "Linux panic: " + death->panic;
+    if (!death->panic.empty() && !death->oops.empty()) reason += " (" + death->oops + ")";
+    if (!death->where.empty()) reason += ", " + death->where;
+    if (!serial.hello) reason += "; before the guest agent ran";
+    else if (!r.stage.empty()) reason += ", last stage " + r.stage;
+    decide(Status::Crash, cap_field(reason, 1024), linux_death_evidence(serial, *death));
+  } else if (auto dom0 = spec.family == "xen" && !serial.crash && !has_done ? find_dom0_crash(serial) : std::nullopt) {
+    // 3d. Xen says its dom0 crashed (e.g. a PV dom0 that faulted before its console was up).
+    std::string reason = "Xen: dom0 crashed";
+    if (!dom0->cause.empty()) reason += " (" + dom0->cause + ")";
+    if (!serial.hello) reason += "; the kernel never reached its init";
+    else if (!r.stage.empty()) reason += ", last stage " + r.stage;
+    decide(Status::Crash, cap_field(reason, 1024), around(serial, dom0->line, 15));
   } else if (serial.crash) {
     // 4. The guest said it died.
     const CrashRecord& c = *serial.crash;

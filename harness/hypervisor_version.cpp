@@ -8,6 +8,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "json_reader.h"
+#include "linux_release.h"
+
 namespace pvm {
 
 using nlohmann::json;
@@ -118,41 +121,7 @@ const char* call_name(uint16_t number, uint8_t api_major) {
 namespace {
 
 // Small typed readers: each sets *err naming the field and returns false on a mismatch.
-class Reader {
- public:
-  Reader(const JsonText& doc, JsonError* err) : doc_(doc), err_(err) {}
-
-  const json* get(const std::string& ptr, const char* type_name, bool (json::*is)() const,
-                  bool required = true) {
-    json::json_pointer jp(ptr);
-    if (!doc_.root().contains(jp)) {
-      if (required) fail(ptr, "missing required key");
-      return nullptr;
-    }
-    const json& v = doc_.root().at(jp);
-    if (!(v.*is)()) {
-      fail(ptr, std::string("expected ") + type_name);
-      return nullptr;
-    }
-    return &v;
-  }
-  bool string(const std::string& ptr, std::string* out, bool required = true) {
-    const json* v = get(ptr, "a string", &json::is_string, required);
-    if (v) *out = v->get<std::string>();
-    return v || (!required && ok_);
-  }
-  bool fail(const std::string& ptr, std::string message) {
-    if (ok_) *err_ = doc_.error_at(ptr, std::move(message));
-    ok_ = false;
-    return false;
-  }
-  bool ok() const { return ok_; }
-
- private:
-  const JsonText& doc_;
-  JsonError* err_;
-  bool ok_ = true;
-};
+using Reader = JsonReader;
 
 bool parse_api(const std::string& s, uint8_t* major, uint8_t* minor) {
   size_t dot = s.find('.');
@@ -188,7 +157,8 @@ std::optional<HypervisorVersion> parse_hypervisor_version(std::string text, cons
   }
   {
     auto fam = doc->root().find("family");
-    if (fam != doc->root().end() && fam->is_string() && fam->get<std::string>() == "xen")
+    if (fam != doc->root().end() && fam->is_string() &&
+        (fam->get<std::string>() == "xen" || fam->get<std::string>() == "none"))
       return parse_xen_version(*doc, file, expected_name, err);
   }
   if (!doc->check_keys("", {"name", "family", "api", "summary", "calling_convention", "features",
@@ -365,30 +335,37 @@ bool parse_platform(const JsonText& doc_ref, Reader& r, HypervisorVersion* vp, J
 
 // Family "xen": the hypervisor is Xen itself, so there is no ROM API, call table or feature
 // bits to describe: what the guest negotiates (XENVER_version) is reported by the kernel.
+// Family "none": bare QEMU, no hypervisor at all (the baseline column): a platform only.
 std::optional<HypervisorVersion> parse_xen_version(const JsonText& doc, const std::string& file,
                                                    std::string_view expected_name, JsonError* err) {
-  if (!doc.check_keys("", {"name", "family", "summary", "package", "quirks", "xen_cmdline", "platform"}, err))
+  const bool xen = doc.root().at("family").get<std::string>() == "xen";
+  if (xen ? !doc.check_keys("", {"name", "family", "summary", "package", "quirks", "xen_cmdline", "platform",
+                                 "linux_guest"},
+                            err)
+          : !doc.check_keys("", {"name", "family", "summary", "quirks", "platform", "linux_guest"}, err))
     return std::nullopt;
   Reader r(doc, err);
   HypervisorVersion v;
   v.path = file;
-  if (!r.string("/name", &v.name) || !r.string("/family", &v.family) || !r.string("/summary", &v.summary) ||
-      !r.string("/xen_cmdline", &v.xen.cmdline))
+  if (!r.string("/name", &v.name) || !r.string("/family", &v.family) || !r.string("/summary", &v.summary))
     return std::nullopt;
   if (!expected_name.empty() && v.name != expected_name) {
     r.fail("/name", "\"" + v.name + "\" differs from its folder name \"" + std::string(expected_name) + "\"");
     return std::nullopt;
   }
-  if (!r.get("/package", "an object", &json::is_object)) return std::nullopt;
-  if (!doc.check_keys("/package", {"name", "version", "binary"}, err)) return std::nullopt;
-  if (!r.string("/package/name", &v.xen.package) || !r.string("/package/version", &v.xen.package_version) ||
-      !r.string("/package/binary", &v.xen.binary))
-    return std::nullopt;
-  for (char c : v.xen.package_version)
-    if (!(isalnum(static_cast<unsigned char>(c)) || std::string_view("+-.~:").find(c) != std::string_view::npos)) {
-      r.fail("/package/version", "not a Debian version: \"" + v.xen.package_version + "\"");
+  if (xen) {
+    if (!r.string("/xen_cmdline", &v.xen.cmdline)) return std::nullopt;
+    if (!r.get("/package", "an object", &json::is_object)) return std::nullopt;
+    if (!doc.check_keys("/package", {"name", "version", "binary", "suite"}, err)) return std::nullopt;
+    if (!r.string("/package/name", &v.xen.package) || !r.string("/package/version", &v.xen.package_version) ||
+        !r.string("/package/binary", &v.xen.binary) || !r.string("/package/suite", &v.xen.suite, false))
       return std::nullopt;
-    }
+    for (char c : v.xen.package_version)
+      if (!(isalnum(static_cast<unsigned char>(c)) || std::string_view("+-.~:").find(c) != std::string_view::npos)) {
+        r.fail("/package/version", "not a Debian version: \"" + v.xen.package_version + "\"");
+        return std::nullopt;
+      }
+  }
   const json* quirks = r.get("/quirks", "an array", &json::is_array);
   if (!quirks) return std::nullopt;
   for (size_t i = 0; i < quirks->size(); ++i) {
@@ -400,6 +377,26 @@ std::optional<HypervisorVersion> parse_xen_version(const JsonText& doc, const st
     v.quirks.push_back(std::move(q));
   }
   if (!parse_platform(doc, r, &v, err)) return std::nullopt;
+  if (r.get("/linux_guest", "an object", &json::is_object, false)) {
+    if (!doc.check_keys("/linux_guest", {"cpu", "memory_mib", "xen_cmdline"}, err)) return std::nullopt;
+    v.linux_guest.present = true;
+    if (!r.string("/linux_guest/cpu", &v.linux_guest.cpu, false)) return std::nullopt;
+    if (xen && !r.string("/linux_guest/xen_cmdline", &v.linux_guest.xen_cmdline, false)) return std::nullopt;
+    if (!xen && doc.root().at("/linux_guest"_json_pointer).contains("xen_cmdline")) {
+      r.fail("/linux_guest/xen_cmdline", "only a xen version has a Xen command line");
+      return std::nullopt;
+    }
+    if (const json* mem = r.get("/linux_guest/memory_mib", "an integer", &json::is_number_unsigned, false)) {
+      uint64_t mib = mem->get<uint64_t>();
+      if (mib < 64 || mib > 4096) {
+        r.fail("/linux_guest/memory_mib", "expected 64..4096 MiB, got " + std::to_string(mib));
+        return std::nullopt;
+      }
+      v.linux_guest.memory_mib = static_cast<uint32_t>(mib);
+    }
+    if (!r.ok()) return std::nullopt;
+  }
+  if (!r.ok()) return std::nullopt;
   return v;
 }
 
@@ -407,8 +404,7 @@ std::optional<HypervisorVersion> parse_xen_version(const JsonText& doc, const st
 
 std::string xen_cache_dir() {
   if (const char* c = std::getenv("PVMATRIX_XEN_CACHE"); c && *c) return c;
-  const char* home = std::getenv("HOME");
-  return std::string(home && *home ? home : "/root") + "/.cache/pvmatrix/xen";
+  return downloads_dir() + "/xen";
 }
 
 std::string xen_binary_path(const HypervisorVersion& v) {

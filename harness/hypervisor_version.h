@@ -47,12 +47,23 @@ struct HvXen {
   std::string package_version;  ///< pinned, e.g. "4.17.7+13-g2445b30a44-0+deb12u1"
   std::string binary;           ///< path inside the unpacked package, e.g. "boot/xen-4.17-amd64.gz"
   std::string cmdline;          ///< Xen's own command line (console=com1 dom0=pvh ...)
+  std::string suite = "bookworm";  ///< the Debian suite scripts/fetch.sh takes the package from
+};
+
+/// How a version runs a real Linux guest (family linux kernels, kernel/linux/), where that
+/// differs from the reference kernel's platform ("linux_guest" in version.json): Debian's
+/// kernels need more memory and a CPU model without the features QEMU's TCG cannot nest.
+struct HvLinuxGuest {
+  bool present = false;
+  std::string cpu;              ///< QEMU -cpu for a real guest ("" = the platform's)
+  uint32_t memory_mib = 0;      ///< QEMU -m for a real guest (0 = the platform's)
+  std::string xen_cmdline;      ///< family xen: Xen's command line for a real dom0 ("" = xen_cmdline)
 };
 
 /// A validated version.json.
 struct HypervisorVersion {
   std::string name;     ///< "rom-1.12", equal to its folder name
-  std::string family;   ///< "rom" | "xen"
+  std::string family;   ///< "rom" | "xen" | "none" (bare QEMU: no hypervisor, the baseline column)
   uint8_t api_major = 0;
   uint8_t api_minor = 0;
   std::string summary;
@@ -62,6 +73,7 @@ struct HypervisorVersion {
   std::vector<HvQuirk> quirks;
   HvPlatform platform;
   HvXen xen;            ///< family "xen" only
+  HvLinuxGuest linux_guest;  ///< families xen and none: the platform for a real Linux guest
   std::string path;     ///< the version.json it was loaded from
 
   /// "3.2".

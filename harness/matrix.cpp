@@ -223,7 +223,7 @@ bool read_patterns(const Reader& r, const json& doc, const char* key, std::vecto
 
 bool read_configs(const Reader& r, const json& doc, std::vector<MatrixConfig>* out, std::string* err) {
   if (!doc.contains("configs")) {
-    out->push_back({"default", "", std::nullopt, std::nullopt});
+    out->push_back({"default", "", std::nullopt, std::nullopt, std::nullopt});
     return true;
   }
   const json& list = doc.at("configs");
@@ -238,7 +238,7 @@ bool read_configs(const Reader& r, const json& doc, std::vector<MatrixConfig>* o
       *err = r.error(ptr, "expected a config object {\"name\": ..., \"cmdline\": ...}");
       return false;
     }
-    if (!r.check_keys(ptr, {"name", "cmdline", "memory_mib", "machine", "description"}, err)) return false;
+    if (!r.check_keys(ptr, {"name", "cmdline", "memory_mib", "machine", "dom0", "description"}, err)) return false;
     MatrixConfig mc;
     if (!c.contains("name") || !c["name"].is_string() || !valid_name(c["name"].get<std::string>())) {
       *err = r.error(c.contains("name") ? ptr + "/name" : ptr, "config needs a \"name\" of letters, digits, '.', '_' or '-'");
@@ -272,6 +272,13 @@ bool read_configs(const Reader& r, const json& doc, std::vector<MatrixConfig>* o
         return false;
       }
       mc.machine = c["machine"].get<std::string>();
+    }
+    if (c.contains("dom0")) {
+      if (!c["dom0"].is_string() || (c["dom0"] != "pvh" && c["dom0"] != "pv")) {
+        *err = r.error(ptr + "/dom0", "\"dom0\" must be \"pvh\" or \"pv\" (the mode Xen builds dom0 in)");
+        return false;
+      }
+      mc.dom0 = c["dom0"].get<std::string>();
     }
     if (c.contains("description") && !c["description"].is_string()) {
       *err = r.error(ptr + "/description", "\"description\" must be a string");
@@ -450,6 +457,7 @@ bool make_cell_specs(const Matrix& matrix, const World& world, std::vector<CellS
     config.cmdline = mc.cmdline;
     config.memory_mib = mc.memory_mib;
     config.machine = mc.machine;
+    config.dom0 = mc.dom0;
     config.timeout_s = matrix.timeout_s;
     std::optional<CellSpec> spec = world.make_spec(cell.kernel, cell.hv, config, err);
     if (!spec) return false;

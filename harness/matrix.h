@@ -29,6 +29,7 @@ struct MatrixConfig {
   std::string cmdline;                 ///< kernel command line, e.g. "pv.native=timer"
   std::optional<uint32_t> memory_mib;  ///< overrides the version's platform memory
   std::optional<std::string> machine;  ///< overrides the version's platform machine type
+  std::optional<std::string> dom0;     ///< xen columns: "pvh" | "pv" (Xen's dom0= mode)
 };
 
 /// One expanded cell (names only; images and platform are resolved later).

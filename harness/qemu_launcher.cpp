@@ -18,6 +18,7 @@
 
 #include <fmt/format.h>
 
+#include "linux_release.h"
 #include "protocol.h"
 
 extern char** environ;
@@ -95,15 +96,25 @@ std::vector<std::string> QemuLauncher::argv(const CellSpec& spec) const {
       // reads is the same every boot.
       "-rtc", std::string("base=") + kGuestRtcBase + ",clock=vm",
   };
+  const bool real = spec.kernel_family == "linux";
+  // A real kernel's command line: the console the harness reads and determinism first, then the config's.
+  std::string kernel_cmdline = real ? linux_base_cmdline(spec.family == "xen") : std::string();
+  if (!spec.cmdline.empty()) kernel_cmdline += (kernel_cmdline.empty() ? "" : " ") + spec.cmdline;
   if (spec.family == "xen") {
-    // Xen is the multiboot kernel; the reference kernel is its first module, with its command
-    // line after the path (QEMU's -initrd "file args"), and becomes the PVH dom0. No
+    // Xen is the multiboot kernel; the kernel is its first module, with its command line after
+    // the path (QEMU's -initrd "file args"), and becomes dom0 (PVH or PV, as Xen's command line
+    // says); a real kernel's initramfs (the guest agent) is the second module. No
     // isa-debug-exit status can reach us through Xen (it halts), so the boot ends on the
     // records (boot()).
     std::string module = spec.kernel_image;
-    if (!spec.cmdline.empty()) module += " " + spec.cmdline;
-    a.insert(a.end(), {"-kernel", spec.hypervisor_image, "-append", spec.hypervisor_cmdline,
-                       "-initrd", opt_escape(module)});
+    if (!kernel_cmdline.empty()) module += " " + kernel_cmdline;
+    std::string modules = opt_escape(module);
+    if (!spec.initrd.empty()) modules += "," + opt_escape(spec.initrd);
+    a.insert(a.end(), {"-kernel", spec.hypervisor_image, "-append", spec.hypervisor_cmdline, "-initrd", modules});
+  } else if (real) {
+    // A real kernel on bare QEMU: its vmlinux through the PVH entry (QEMU reads the ELF note),
+    // the guest agent as the initramfs. It powers off through ACPI: QEMU exits 0.
+    a.insert(a.end(), {"-kernel", spec.kernel_image, "-initrd", spec.initrd, "-append", kernel_cmdline});
   } else {
     a.insert(a.end(), {"-device", "isa-debug-exit,iobase=0xf4,iosize=4",
                        "-kernel", spec.kernel_image});
@@ -117,10 +128,11 @@ std::vector<std::string> QemuLauncher::argv(const CellSpec& spec) const {
 
 namespace {
 
-/// Family xen: true once the serial output holds a line that ends the boot: the kernel's
-/// `done` record, its `crash`/`panic` record, or Xen's panic banner. `scanned` is how far
-/// complete lines were looked at already.
-bool xen_boot_over(const std::string& serial, size_t& scanned, bool& saw_done) {
+/// Family xen and real kernels: true once the serial output holds a line that ends the boot:
+/// the kernel's `done` record, its `crash`/`panic` record, Xen's panic banner or its report
+/// of dom0's end, or the end of a Linux panic. `scanned` is how far complete lines were
+/// looked at already.
+bool boot_over(const std::string& serial, size_t& scanned, bool& saw_done) {
   for (size_t nl = serial.find('\n', scanned); nl != std::string::npos; nl = serial.find('\n', scanned)) {
     std::string_view line(serial.data() + scanned, nl - scanned);
     scanned = nl + 1;
@@ -135,6 +147,9 @@ bool xen_boot_over(const std::string& serial, size_t& scanned, bool& saw_done) {
     // Xen's own end: "Panic on CPU n:" ... "Manual reset required ('noreboot' specified)".
     if (line.find("Manual reset required") != std::string_view::npos) return true;
     if (line.find("Hardware Dom0 shutdown") != std::string_view::npos) return true;
+    if (line.find("Hardware Dom0 crashed") != std::string_view::npos) return true;
+    // Linux ends a panic with "---[ end Kernel panic - not syncing: ... ]---".
+    if (line.find("---[ end Kernel panic") != std::string_view::npos) return true;
   }
   return saw_done;
 }
@@ -148,7 +163,11 @@ BootOutcome QemuLauncher::boot(const CellSpec& spec) {
   auto start = Clock::now();
   const std::string& qemu = out.cmdline.front();
   const bool xen = spec.family == "xen";
-  if (xen) out.exit_status_known = false;
+  // Through Xen, or from a real kernel (no isa-debug-exit: it powers off through ACPI, and
+  // panic=-1 makes a panic a reset, QEMU exits 0 either way), the status says nothing: the
+  // records decide.
+  const bool watch = xen || spec.kernel_family == "linux";
+  if (watch) out.exit_status_known = false;
   size_t scanned = 0;
   bool saw_done = false;
 
@@ -165,6 +184,11 @@ BootOutcome QemuLauncher::boot(const CellSpec& spec) {
     out.start_error = e;
     return out;
   }
+  if (!spec.initrd.empty())
+    if (auto e = check_file("initramfs", spec.initrd); !e.empty()) {
+      out.start_error = e;
+      return out;
+    }
   if (!spec.rom_image.empty())
     if (auto e = check_file("ROM image", spec.rom_image); !e.empty()) {
       out.start_error = e;
@@ -262,7 +286,7 @@ BootOutcome QemuLauncher::boot(const CellSpec& spec) {
     // ~1,500 wakeups and ~4 ms of harness CPU per boot. The pipe holds the output meanwhile
     // (QEMU is never slowed), and the end of a boot is noticed at most this much later.
     if (serial_open) std::this_thread::sleep_for(kReadCoalesce);
-    if (xen && xen_boot_over(out.serial, scanned, saw_done)) {
+    if (watch && boot_over(out.serial, scanned, saw_done)) {
       // Xen halts rather than exits: the boot is over, QEMU is killed by us (not a signal
       // from the host), and the classifier works from the records (exit_status_known=false).
       // Let a `done` shutdown's trailing output arrive first.

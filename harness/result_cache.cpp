@@ -142,6 +142,12 @@ std::optional<std::string> cache_key(const CellSpec& spec, const std::string& la
     field(&text, "hypervisor", sha256_hex(bytes));
     field(&text, "hypervisor_cmdline", spec.hypervisor_cmdline);
   }
+  if (!spec.initrd.empty()) {  // a real kernel: its initramfs (the guest agent) is part of the guest
+    std::string bytes;
+    if (!read_text_file(spec.initrd, &bytes, err)) return std::nullopt;
+    field(&text, "kernel_family", spec.kernel_family);
+    field(&text, "initrd", sha256_hex(bytes));
+  }
   field(&text, "timeout_ms", std::to_string(static_cast<long long>(spec.timeout_s * 1000.0 + 0.5)));
   return sha256_hex(text);
 }

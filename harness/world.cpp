@@ -48,6 +48,12 @@ std::optional<World> World::load(const std::string& root, const std::string& ima
     return std::nullopt;
   }
   w.versions_ = std::move(*versions);
+  auto real_kernels = load_linux_releases((fs::path(root) / "kernel" / "linux").string(), &jerr);
+  if (!real_kernels) {
+    *err = jerr.to_string();
+    return std::nullopt;
+  }
+  w.linux_ = std::move(*real_kernels);
 
   w.releases_.assign(std::begin(kKnownReleases), std::end(kKnownReleases));
   std::vector<std::string> extra;
@@ -66,7 +72,50 @@ std::optional<World> World::load(const std::string& root, const std::string& ima
   std::sort(extra.begin(), extra.end());
   std::sort(w.fixtures_.begin(), w.fixtures_.end());
   w.releases_.insert(w.releases_.end(), extra.begin(), extra.end());
+  for (const auto& l : w.linux_) w.releases_.push_back(l.name);
   return w;
+}
+
+const LinuxRelease* World::find_linux(const std::string& name) const {
+  for (const auto& l : linux_)
+    if (l.name == name) return &l;
+  return nullptr;
+}
+
+std::string with_dom0_mode(const std::string& xen_cmdline, const std::string& mode) {
+  std::string out;
+  bool set = false;
+  size_t i = 0;
+  while (i < xen_cmdline.size()) {
+    size_t b = xen_cmdline.find_first_not_of(' ', i);
+    if (b == std::string::npos) break;
+    size_t e = xen_cmdline.find(' ', b);
+    if (e == std::string::npos) e = xen_cmdline.size();
+    std::string word = xen_cmdline.substr(b, e - b);
+    if (word.rfind("dom0=", 0) == 0) {
+      if (set) word.clear();
+      else word = "dom0=" + mode, set = true;
+    }
+    if (!word.empty()) out += (out.empty() ? "" : " ") + word;
+    i = e;
+  }
+  if (!set) out += (out.empty() ? "" : " ") + ("dom0=" + mode);
+  return out;
+}
+
+std::string dom0_mode_of(const std::string& xen_cmdline) {
+  std::string mode = "pv";  // Xen's default
+  size_t pos = 0;
+  while ((pos = xen_cmdline.find("dom0=", pos)) != std::string::npos) {
+    if (pos == 0 || xen_cmdline[pos - 1] == ' ') {
+      size_t e = xen_cmdline.find(' ', pos);
+      std::string v = xen_cmdline.substr(pos + 5, e == std::string::npos ? std::string::npos : e - pos - 5);
+      // dom0= takes a list (pvh,verbose,...): the mode is pvh when the list names it.
+      mode = (v == "pvh" || v.rfind("pvh,", 0) == 0 || v.find(",pvh") != std::string::npos) ? "pvh" : "pv";
+    }
+    pos += 5;
+  }
+  return mode;
 }
 
 const HypervisorVersion* World::find_version(const std::string& name) const {
@@ -76,6 +125,7 @@ const HypervisorVersion* World::find_version(const std::string& name) const {
 }
 
 std::string World::kernel_image(const std::string& release) const {
+  if (const LinuxRelease* real = find_linux(release)) return vmlinux_path(*real);
   if (release.rfind(kFixturePrefix, 0) == 0) return (fs::path(images_) / (release + ".elf")).string();
   return (fs::path(images_) / ("kernel-" + release + ".elf")).string();
 }
@@ -108,22 +158,40 @@ std::optional<CellSpec> World::make_spec(const std::string& kernel, const std::s
   s.kernel_image = kernel_image(kernel);
   s.family = v->family;
   s.qemu = v->platform.qemu;
+  const LinuxRelease* real = find_linux(kernel);
+  std::error_code ec;
   if (v->family == "xen") {
     s.hypervisor_image = xen_binary_path(*v);
-    s.hypervisor_cmdline = v->xen.cmdline;
-    std::error_code ec;
+    s.hypervisor_cmdline = real && !v->linux_guest.xen_cmdline.empty() ? v->linux_guest.xen_cmdline : v->xen.cmdline;
+    if (config.dom0) s.hypervisor_cmdline = with_dom0_mode(s.hypervisor_cmdline, *config.dom0);
+    s.dom0_mode = dom0_mode_of(s.hypervisor_cmdline);
     if (!fs::is_regular_file(s.hypervisor_image, ec))
       s.skip_reason = "Xen " + v->xen.package_version + " is not in the cache (" + s.hypervisor_image +
-                      "): run scripts/xen-fetch.sh (needs network and the Debian package " + v->xen.package +
-                      "=" + v->xen.package_version + ")";
+                      "): run scripts/fetch.sh (needs network and the Debian package " + v->xen.package +
+                      "=" + v->xen.package_version + " from " + v->xen.suite + ")";
     else if (!s.qemu.empty() && access(s.qemu.c_str(), X_OK) != 0)
       s.skip_reason = "QEMU binary " + s.qemu + " for " + hv + " is not executable";
-  } else {
+  } else if (v->family == "rom") {
     s.rom_image = rom_image(hv);
+    if (real)
+      s.skip_reason = "Linux has no VMI-style ROM support (VMI was removed in 2.6.37): " + hv +
+                      " is a column for the reference kernel only";
+  } else if (config.dom0) {
+    s.skip_reason = "config " + s.config + " sets a dom0 mode, which applies on a Xen column only";
+  }
+  if (real) {
+    s.kernel_family = "linux";
+    s.kernel_image = vmlinux_path(*real);
+    s.initrd = (fs::path(images_) / ("linux-agent-" + real->agent_arch() + ".cpio")).string();
+    if (s.skip_reason.empty() && !fs::is_regular_file(s.kernel_image, ec))
+      s.skip_reason = kernel + " is not in the cache (" + s.kernel_image + "): run scripts/fetch.sh (needs network and " +
+                      "the Debian package " + real->package.name + "=" + real->package.version + " from " +
+                      real->package.suite + ")";
   }
   s.machine = config.machine.value_or(v->platform.machine);
-  s.cpu = v->platform.cpu;
-  s.memory_mib = config.memory_mib.value_or(v->platform.memory_mib);
+  s.cpu = real && !v->linux_guest.cpu.empty() ? v->linux_guest.cpu : v->platform.cpu;
+  uint32_t memory = real && v->linux_guest.memory_mib ? v->linux_guest.memory_mib : v->platform.memory_mib;
+  s.memory_mib = config.memory_mib.value_or(memory);
   for (const auto& d : v->platform.devices) s.extra_qemu_args.insert(s.extra_qemu_args.end(), {"-device", d});
   if (config.timeout_s) s.timeout_s = *config.timeout_s;
   s.timeout_s += v->platform.boot_allowance_s;

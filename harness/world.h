@@ -9,6 +9,7 @@
 
 #include "cell.h"
 #include "hypervisor_version.h"
+#include "linux_release.h"
 
 namespace pvm {
 
@@ -29,6 +30,7 @@ struct CellConfig {
   std::optional<uint32_t> memory_mib;  ///< overrides the version's platform memory
   std::optional<std::string> machine;  ///< overrides the version's platform machine type
   std::optional<double> timeout_s;     ///< overrides the default per-attempt timeout
+  std::optional<std::string> dom0;     ///< xen columns: the dom0 mode, "pvh" | "pv" (Xen's dom0=)
 };
 
 /// Known releases and versions, with their images.
@@ -40,8 +42,13 @@ class World {
 
   const std::string& root() const { return root_; }
   const std::string& images() const { return images_; }
-  /// kKnownReleases plus any other kernel-<release>.elf in the image dir, world order.
+  /// kKnownReleases plus any other kernel-<release>.elf in the image dir, then the real
+  /// kernels of kernel/linux/, world order.
   const std::vector<std::string>& releases() const { return releases_; }
+  /// The real kernels (kernel/linux/*.json), sorted by name.
+  const std::vector<LinuxRelease>& linux_releases() const { return linux_; }
+  /// The real kernel called `name`, or nullptr.
+  const LinuxRelease* find_linux(const std::string& name) const;
   /// Test guests present (fixture-<name>.elf), usable as a kernel name.
   const std::vector<std::string>& fixtures() const { return fixtures_; }
   const std::vector<HypervisorVersion>& versions() const { return versions_; }
@@ -61,7 +68,14 @@ class World {
   std::string root_, images_;
   std::vector<std::string> releases_, fixtures_;
   std::vector<HypervisorVersion> versions_;
+  std::vector<LinuxRelease> linux_;
 };
+
+/// Xen's command line with its dom0 mode set: every `dom0=` word is replaced by `dom0=<mode>`
+/// (appended when there is none).
+std::string with_dom0_mode(const std::string& xen_cmdline, const std::string& mode);
+/// The dom0 mode a Xen command line asks for: the last `dom0=` word's pvh or pv (Xen's default is pv).
+std::string dom0_mode_of(const std::string& xen_cmdline);
 
 /// A config name for a bare command line: characters outside [A-Za-z0-9._-] become '-'.
 std::string config_name_for(const std::string& cmdline);
