@@ -378,7 +378,15 @@ std::optional<HypervisorVersion> parse_xen_version(const JsonText& doc, const st
   }
   if (!parse_platform(doc, r, &v, err)) return std::nullopt;
   if (r.get("/linux_guest", "an object", &json::is_object, false)) {
-    if (!doc.check_keys("/linux_guest", {"cpu", "memory_mib", "xen_cmdline"}, err)) return std::nullopt;
+    if (!doc.check_keys("/linux_guest", {"cpu", "memory_mib", "xen_cmdline", "boot_allowance_s"}, err))
+      return std::nullopt;
+    if (const json* allow = r.get("/linux_guest/boot_allowance_s", "a number", &json::is_number, false)) {
+      if (allow->get<double>() < 0 || allow->get<double>() > 1800) {
+        r.fail("/linux_guest/boot_allowance_s", "expected seconds, 0..1800");
+        return std::nullopt;
+      }
+      v.linux_guest.boot_allowance_s = allow->get<double>();
+    }
     v.linux_guest.present = true;
     if (!r.string("/linux_guest/cpu", &v.linux_guest.cpu, false)) return std::nullopt;
     if (xen && !r.string("/linux_guest/xen_cmdline", &v.linux_guest.xen_cmdline, false)) return std::nullopt;

@@ -58,6 +58,7 @@ struct HvLinuxGuest {
   std::string cpu;              ///< QEMU -cpu for a real guest ("" = the platform's)
   uint32_t memory_mib = 0;      ///< QEMU -m for a real guest (0 = the platform's)
   std::string xen_cmdline;      ///< family xen: Xen's command line for a real dom0 ("" = xen_cmdline)
+  double boot_allowance_s = -1; ///< added to the matrix timeout for a real guest (< 0 = the platform's)
 };
 
 /// A validated version.json.

@@ -194,7 +194,8 @@ std::optional<CellSpec> World::make_spec(const std::string& kernel, const std::s
   s.memory_mib = config.memory_mib.value_or(memory);
   for (const auto& d : v->platform.devices) s.extra_qemu_args.insert(s.extra_qemu_args.end(), {"-device", d});
   if (config.timeout_s) s.timeout_s = *config.timeout_s;
-  s.timeout_s += v->platform.boot_allowance_s;
+  s.timeout_s += real && v->linux_guest.boot_allowance_s >= 0 ? v->linux_guest.boot_allowance_s
+                                                               : v->platform.boot_allowance_s;
   s.icount_shift = v->platform.icount_shift;
   return s;
 }

@@ -1,6 +1,10 @@
 // `pvmatrix list MATRIX [--json]`: the expanded cells of a matrix with their stable ids,
 // in the fixed matrix order, with what each would boot and what is expected of it.
+// `pvmatrix list [--json]` without a matrix: the world itself, every kernel (reference
+// releases, test guests, real kernels with their pinned package) and every hypervisor version,
+// with whether what it needs is in the cache.
 #include <cstdio>
+#include <filesystem>
 #include <memory>
 #include <string>
 
@@ -23,6 +27,73 @@ struct ListOptions {
   bool json = false;
 };
 
+bool present(const std::string& path) {
+  std::error_code ec;
+  return std::filesystem::is_regular_file(path, ec);
+}
+
+int list_world(const World& world, bool json) {
+  nlohmann::json kernels = nlohmann::json::array(), versions = nlohmann::json::array();
+  for (const std::string& k : world.releases()) {
+    const LinuxRelease* real = world.find_linux(k);
+    nlohmann::json e = {{"name", k}, {"family", real ? "linux" : "reference"}, {"image", world.kernel_image(k)},
+                        {"present", present(world.kernel_image(k))}};
+    if (real) {
+      const LinuxPackage& p = real->package;
+      e["summary"] = real->summary;
+      e["package"] = {{"name", p.name}, {"version", p.version}, {"suite", p.suite},
+                      {"architecture", p.architecture}, {"image", p.image}};
+      e["switches"] = real->switches;
+      e["descriptor"] = real->path;
+    }
+    kernels.push_back(std::move(e));
+  }
+  for (const std::string& f : world.fixtures())
+    kernels.push_back({{"name", f}, {"family", "fixture"}, {"image", world.kernel_image(f)}, {"present", true}});
+  for (const HypervisorVersion& v : world.versions()) {
+    nlohmann::json e = {{"name", v.name}, {"family", v.family}, {"summary", v.summary}};
+    if (v.family == "rom") {
+      e["api"] = v.api();
+      e["image"] = world.rom_image(v.name);
+      e["present"] = present(world.rom_image(v.name));
+    } else if (v.family == "xen") {
+      e["package"] = {{"name", v.xen.package}, {"version", v.xen.package_version}, {"suite", v.xen.suite}};
+      e["image"] = xen_binary_path(v);
+      e["present"] = present(xen_binary_path(v));
+    } else {
+      e["present"] = true;
+    }
+    versions.push_back(std::move(e));
+  }
+  if (json) {
+    std::printf("%s\n", nlohmann::json{{"kernels", kernels}, {"hypervisors", versions}}.dump(1).c_str());
+    return kExitOk;
+  }
+  auto mark = [](const nlohmann::json& e) { return e["present"].get<bool>() ? "" : "  [not in the cache: scripts/fetch.sh]"; };
+  std::printf("kernels:\n");
+  for (const auto& e : kernels) {
+    std::string name = e["name"], family = e["family"];
+    if (family == "linux")
+      std::printf("  %-28s linux      %s %s (%s, %s)%s\n", name.c_str(), e["package"]["name"].get<std::string>().c_str(),
+                  e["package"]["version"].get<std::string>().c_str(), e["package"]["suite"].get<std::string>().c_str(),
+                  e["package"]["architecture"].get<std::string>().c_str(), mark(e));
+    else
+      std::printf("  %-28s %-10s %s%s\n", name.c_str(), family.c_str(), e["image"].get<std::string>().c_str(),
+                  e["present"].get<bool>() ? "" : "  [not built]");
+  }
+  std::printf("hypervisors:\n");
+  for (const auto& e : versions) {
+    std::string name = e["name"], family = e["family"];
+    if (family == "xen")
+      std::printf("  %-28s xen        %s %s (%s)%s\n", name.c_str(), e["package"]["name"].get<std::string>().c_str(),
+                  e["package"]["version"].get<std::string>().c_str(), e["package"]["suite"].get<std::string>().c_str(),
+                  mark(e));
+    else
+      std::printf("  %-28s %-10s %s\n", name.c_str(), family.c_str(), e["summary"].get<std::string>().c_str());
+  }
+  return kExitOk;
+}
+
 int run_list(const ListOptions& o) {
   auto fail = [](const std::string& message) {
     std::fprintf(stderr, "pvmatrix list: %s\n", message.c_str());
@@ -31,6 +102,7 @@ int run_list(const ListOptions& o) {
   std::string err;
   auto world = World::load(resolve_root(o.root), resolve_images(o.images), &err);
   if (!world) return fail(err);
+  if (o.matrix.empty()) return list_world(*world, o.json);
   Matrix m;
   if (!load_selected_matrix(o.matrix, *world, o.only, o.shard, &m, &err)) return fail(err);
   KnownIssues known;
@@ -71,10 +143,11 @@ int run_list(const ListOptions& o) {
 
 void setup_list(CLI::App& app, int& exit_code) {
   auto o = std::make_shared<ListOptions>();
-  CLI::App* sub = app.add_subcommand("list", "List the cells of a matrix file, with their stable ids, in run order");
+  CLI::App* sub = app.add_subcommand(
+      "list", "List the cells of a matrix file, with their stable ids, in run order; without one, the world's kernels and hypervisors");
   sub->footer("Cell patterns (--only): kernel=GLOB/hv=GLOB|GLOB/cfg=GLOB, comma-separated for several.\n"
               "Example: pvmatrix list matrix/nightly.json --only 'kernel=2.6.25/hv=rom-1.1*'");
-  sub->add_option("matrix", o->matrix, "Matrix file, e.g. matrix/nightly.json")->required();
+  sub->add_option("matrix", o->matrix, "Matrix file, e.g. matrix/nightly.json (none: list the kernels and hypervisors)");
   sub->add_flag("--json", o->json, "Print {matrix, sha256, count, cells: [{id, kernel, hv, config, ...}]}");
   sub->add_option("--only", o->only, "Keep only cells matching these patterns");
   sub->add_option("--shard", o->shard, "Keep only shard K of N (K/N), as `run --shard` would");

@@ -205,6 +205,9 @@ TEST(Matrix, ShippedMatricesLoad) {
   for (const auto& e : std::filesystem::directory_iterator(std::string(PVMATRIX_SOURCE_DIR) + "/hypervisor-versions"))
     if (std::filesystem::exists(e.path() / "version.json")) u.hypervisors.push_back(e.path().filename().string());
   std::sort(u.hypervisors.begin(), u.hypervisors.end());
+  // and the real kernels of kernel/linux/.
+  for (const auto& e : std::filesystem::directory_iterator(std::string(PVMATRIX_SOURCE_DIR) + "/kernel/linux"))
+    if (e.path().extension() == ".json") u.kernels.push_back(e.path().stem().string());
   for (const char* name : {"nightly.json", "gate.json", "smoke.json"}) {
     std::string path = std::string(PVMATRIX_SOURCE_DIR) + "/matrix/" + name;
     Matrix m;
@@ -215,10 +218,14 @@ TEST(Matrix, ShippedMatricesLoad) {
   Matrix nightly;
   std::string err;
   ASSERT_TRUE(load_matrix(std::string(PVMATRIX_SOURCE_DIR) + "/matrix/nightly.json", u, &nightly, &err));
-  EXPECT_EQ(nightly.kernels.size(), 5u);
-  EXPECT_GE(nightly.hypervisors.size(), 6u);
-  EXPECT_EQ(nightly.configs.size(), 3u);
-  EXPECT_EQ(nightly.cells.size(), nightly.kernels.size() * nightly.hypervisors.size() * 3u);
+  EXPECT_EQ(nightly.kernels.size(), 9u);  // 5 reference releases, 4 real kernels
+  EXPECT_GE(nightly.hypervisors.size(), 10u);
+  EXPECT_EQ(nightly.configs.size(), 4u);
+  // Reference: every hypervisor x the three pv.native configs; real: every xen column x {PVH, PV}
+  // plus bare QEMU.
+  size_t xen = std::count_if(nightly.hypervisors.begin(), nightly.hypervisors.end(),
+                             [](const std::string& h) { return h.rfind("xen-", 0) == 0; });
+  EXPECT_EQ(nightly.cells.size(), 5u * nightly.hypervisors.size() * 3u + 4u * (2u * xen + 1u));
 }
 
 }  // namespace
