@@ -302,6 +302,14 @@ CellResult classify(const CellSpec& spec, const BootOutcome& boot, const ParsedS
     std::string reason = has_done ? fmt::format("timed out after done ({:.0f} s): the guest did not shut down", spec.timeout_s)
                                   : fmt::format("timed out after {:.0f} s without done", spec.timeout_s);
     if (!r.stage.empty()) reason += ", last stage " + r.stage;
+    if (spec.kernel_family == "linux" && !serial.hello) {
+      // A real kernel that never reached the agent: where did it stop?
+      for (size_t i = serial.lines.size(); i-- > 0;)
+        if (std::string_view t = kernel_text(serial.lines[i].text); !t.empty()) {
+          reason += "; the guest agent never spoke, the last console line: " + cap_field(t, 200);
+          break;
+        }
+    }
     decide(Status::Hang, reason, tail(serial));
   } else if (!serial.hello && !has_done && !boot.stderr_text.empty()) {
     // 6. QEMU itself complained before the guest said anything.

@@ -340,7 +340,7 @@ std::optional<HypervisorVersion> parse_xen_version(const JsonText& doc, const st
                                                    std::string_view expected_name, JsonError* err) {
   const bool xen = doc.root().at("family").get<std::string>() == "xen";
   if (xen ? !doc.check_keys("", {"name", "family", "summary", "package", "quirks", "xen_cmdline", "platform",
-                                 "linux_guest"},
+                                 "linux_guest", "guest_kinds"},
                             err)
           : !doc.check_keys("", {"name", "family", "summary", "quirks", "platform", "linux_guest"}, err))
     return std::nullopt;
@@ -360,6 +360,19 @@ std::optional<HypervisorVersion> parse_xen_version(const JsonText& doc, const st
     if (!r.string("/package/name", &v.xen.package) || !r.string("/package/version", &v.xen.package_version) ||
         !r.string("/package/binary", &v.xen.binary) || !r.string("/package/suite", &v.xen.suite, false))
       return std::nullopt;
+    if (const json* kinds = r.get("/guest_kinds", "an array", &json::is_array, false)) {
+      v.xen.guest_kinds.clear();
+      for (size_t i = 0; i < kinds->size(); ++i) {
+        std::string k, ptr = "/guest_kinds/" + std::to_string(i);
+        if (!r.string(ptr, &k)) return std::nullopt;
+        if (k != "pvh" && k != "pv64" && k != "pv32") {
+          r.fail(ptr, "expected \"pvh\", \"pv64\" or \"pv32\", got \"" + k + "\"");
+          return std::nullopt;
+        }
+        v.xen.guest_kinds.push_back(k);
+      }
+    }
+    if (!r.ok()) return std::nullopt;
     for (char c : v.xen.package_version)
       if (!(isalnum(static_cast<unsigned char>(c)) || std::string_view("+-.~:").find(c) != std::string_view::npos)) {
         r.fail("/package/version", "not a Debian version: \"" + v.xen.package_version + "\"");

@@ -48,6 +48,9 @@ struct HvXen {
   std::string binary;           ///< path inside the unpacked package, e.g. "boot/xen-4.17-amd64.gz"
   std::string cmdline;          ///< Xen's own command line (console=com1 dom0=pvh ...)
   std::string suite = "bookworm";  ///< the Debian suite scripts/fetch.sh takes the package from
+  /// The kinds of guest this Xen build can construct a dom0 as ("guest_kinds", from the
+  /// package's boot/xen-*.config): "pvh" (CONFIG_HVM), "pv64" (CONFIG_PV), "pv32" (CONFIG_PV32).
+  std::vector<std::string> guest_kinds{"pvh", "pv64", "pv32"};
 };
 
 /// How a version runs a real Linux guest (family linux kernels, kernel/linux/), where that

@@ -357,9 +357,81 @@ Prediction predict_xen(const KernelManifest& m, std::string_view cmdline) {
   return p;
 }
 
+Prediction predict_real(const ElfXenInfo& notes, const HypervisorVersion& version, std::string_view dom0_mode) {
+  Prediction p;
+  auto hex = [](uint64_t v) { return fmt::format("{:#x}", v); };
+  if (version.family != "xen") {
+    if (!notes.has_pvh_entry()) {
+      p.status = Status::Crash;
+      p.reason = "no PVH entry (no Xen PHYS32_ENTRY note): QEMU cannot boot the vmlinux directly";
+      return p;
+    }
+    p.status = Status::Pass;
+    p.binding = all_native();
+    p.reason = "boots bare through its PVH entry (PHYS32_ENTRY " + hex(*notes.pvh_entry) + "), no hypervisor: all native";
+    return p;
+  }
+  auto can = [&](const char* kind) {
+    const auto& k = version.xen.guest_kinds;
+    return std::find(k.begin(), k.end(), kind) != k.end();
+  };
+  if (dom0_mode == "pvh") {
+    if (!notes.has_pvh_entry()) {
+      p.status = Status::Crash;
+      p.reason = "no PVH entry (no PHYS32_ENTRY note): " + version.name + " cannot construct a PVH dom0 from it";
+    } else if (!can("pvh")) {
+      p.status = Status::Crash;
+      p.reason = version.name + " is built without PVH guests (guest_kinds): no PVH dom0";
+    } else {
+      p.status = Status::Pass;
+      p.binding = all_native();
+      p.binding["irq"] = "xen";
+      p.binding["timer"] = "xen";
+      p.reason = "PVH dom0 through PHYS32_ENTRY " + hex(*notes.pvh_entry) +
+                 ": irq through event channels and timer on Xen's clockevent; cpu, mmu and lazy native (HAP)";
+    }
+    return p;
+  }
+  const char* kind = notes.elf_class == 32 ? "pv32" : "pv64";
+  if (!notes.has_pv_entry()) {
+    p.status = Status::Crash;
+    p.reason = std::string("no Xen PV entry (no ENTRY note") +
+               (notes.elf_class == 32 ? "; Linux dropped 32-bit PV guests in 5.9" : "") + "): " + version.name +
+               " cannot construct a PV dom0 from it";
+  } else if (!can(kind)) {
+    p.status = Status::Crash;
+    p.reason = version.name + " is built without " + kind + " guests (guest_kinds; CONFIG_" +
+               (notes.elf_class == 32 ? "PV32" : "PV") + "): no PV dom0 from an ELF" + std::to_string(notes.elf_class);
+  } else {
+    p.status = Status::Pass;
+    p.binding = all_native();
+    for (const char* g : kOpGroups) p.binding[g] = "xen";
+    p.reason = "PV dom0 through ENTRY " + hex(*notes.pv_entry) + ": every op group through Xen (PV)";
+  }
+  return p;
+}
+
 Prediction Predictor::predict_cell(const CellSpec& spec) {
   const HypervisorVersion* version = world_.find_version(spec.hv);
-  if (version && version->family != "rom" && version->family != "xen") {
+  if (spec.kernel_family == "linux") {
+    Prediction p;
+    if (!version || version->family == "rom") {
+      p.reason = "no prediction: a real kernel has no ROM to use";
+      return p;
+    }
+    auto it = notes_.find(spec.kernel_image);
+    if (it == notes_.end()) {
+      std::string err;
+      it = notes_.emplace(spec.kernel_image, read_elf_xen_notes_file(spec.kernel_image, &err)).first;
+      notes_errors_[spec.kernel_image] = err;
+    }
+    if (!it->second) {
+      p.reason = "no prediction: " + notes_errors_[spec.kernel_image];
+      return p;
+    }
+    return predict_real(*it->second, *version, spec.dom0_mode);
+  }
+  if (version && version->family != "rom" && version->family != "xen" && version->family != "none") {
     Prediction p;
     p.reason = "no prediction: family " + version->family + " is not modelled";
     return p;

@@ -14,6 +14,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "cell.h"
+#include "elf_notes.h"
 #include "hypervisor_version.h"
 #include "kernel_manifest.h"
 #include "rom_image.h"
@@ -55,6 +56,14 @@ Prediction predict(const KernelManifest& manifest, const RomImage* rom, std::str
 /// keeps them; no prediction when the manifest does not say.
 Prediction predict_xen(const KernelManifest& manifest, std::string_view cmdline);
 
+/// A real kernel's cell (kernel/linux/), from its vmlinux's Xen ELF notes (elf_notes.h) and what
+/// the version's Xen can build (guest_kinds): on bare QEMU (`version` family none) it boots
+/// through its PVH entry, all native; as a PVH dom0 it needs the PHYS32_ENTRY note and a Xen with
+/// "pvh", and binds irq (event channels) and timer (Xen's clockevent) to Xen; as a PV dom0 it
+/// needs the ENTRY note and a Xen that builds PV guests of its ELF class ("pv64"/"pv32"), and binds
+/// every group to Xen. Otherwise CRASH: Xen refuses to construct dom0 (the reason names the note).
+Prediction predict_real(const ElfXenInfo& notes, const HypervisorVersion& version, std::string_view dom0_mode);
+
 /// {"status": "PASS"|"FAIL"|null, "binding": {...}|null, "probe"?, "call"?, "refused"?, "reason"}.
 void to_json(nlohmann::json& j, const Prediction& p);
 
@@ -75,6 +84,8 @@ class Predictor {
   std::map<std::string, std::optional<KernelManifest>> manifests_;
   std::map<std::string, std::string> manifest_errors_;
   std::map<std::string, Rom> roms_;
+  std::map<std::string, std::optional<ElfXenInfo>> notes_;  ///< real kernels: vmlinux -> its Xen notes
+  std::map<std::string, std::string> notes_errors_;
 };
 
 /// Sets `predicted` on every cell object of `cells` whose id is one of `specs`.

@@ -289,7 +289,7 @@ std::string verdict_line(const CellVerdict& v) {
     std::vector<std::string> ok;
     for (const auto& w : v.workarounds)
       if (works(w.status)) ok.push_back(w.mask);
-    line += ok.empty() ? "; no pv.native mask works around it" : "; works around with " + join(ok, " or ");
+    line += ok.empty() ? "; no workaround tried works" : "; works around with " + join(ok, " or ");
   }
   if (!v.rerun.empty()) line += " [re-run: " + v.rerun + "]";
   if (v.needs_rerun) {

@@ -9,11 +9,13 @@
 #include <string>
 
 #include <CLI/CLI.hpp>
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "abi_diff.h"
 #include "atomic_file.h"
 #include "command.h"
+#include "elf_notes.h"
 #include "kernel_manifest.h"
 #include "world.h"
 
@@ -56,6 +58,30 @@ int run_abi_diff(const AbiOptions& o) {
   return d.exit_status();
 }
 
+/// `abi show` of a real kernel: the Xen ELF notes its vmlinux carries (what Xen's domain
+/// builder reads: PVH and PV entries, features), as the manifest of what it needs from Xen.
+int show_xen_notes(const AbiOptions& o, const std::string& path, const ElfXenInfo& n) {
+  if (o.json) {
+    json xen = to_json(n);
+    json j = {{"image", path}, {"release", o.kernel}, {"family", "linux"}, {"xen", xen},
+              {"text", xen_manifest_line(n)}};
+    std::printf("%s\n", j.dump(1).c_str());
+    return kExitOk;
+  }
+  auto hex = [](const std::optional<uint64_t>& v) { return v ? fmt::format("{:#x}", *v) : std::string("-"); };
+  std::printf("image:     %s\n", path.c_str());
+  std::printf("release:   %s (a real kernel: its Xen ELF notes)\n", o.kernel.c_str());
+  std::printf("elf:       ELF%d %s, entry %#llx\n", n.elf_class, n.machine.c_str(), static_cast<unsigned long long>(n.entry));
+  std::printf("pvh entry: %s%s\n", hex(n.pvh_entry).c_str(), n.has_pvh_entry() ? "  (Xen can build a PVH dom0; QEMU can boot it bare)" : "  (no PVH dom0, no bare boot)");
+  std::printf("pv entry:  %s%s\n", hex(n.pv_entry).c_str(),
+              n.has_pv_entry() ? (n.elf_class == 32 ? "  (needs a Xen with 32-bit PV guests)" : "  (a PV dom0)") : "  (no PV dom0)");
+  std::printf("hypercall page: %s\n", hex(n.hypercall_page).c_str());
+  std::printf("features:  %s\n", n.features.value_or("-").c_str());
+  std::printf("supported: %s\n", n.supported_features ? xen_feature_names(*n.supported_features).c_str() : "-");
+  std::printf("manifest:  %s\n", xen_manifest_line(n).c_str());
+  return kExitOk;
+}
+
 int run_abi_show(const AbiOptions& o) {
   auto fail = [](const std::string& message) {
     std::fprintf(stderr, "pvmatrix abi show: %s\n", message.c_str());
@@ -74,7 +100,13 @@ int run_abi_show(const AbiOptions& o) {
   }
   std::string err;
   auto m = load_kernel_manifest(path, &err);
-  if (!m) return fail(err);
+  if (!m) {
+    // A real kernel carries no pvmatrix manifest: its ABI toward Xen is its Xen ELF notes.
+    std::string notes_err;
+    auto notes = read_elf_xen_notes_file(path, &notes_err);
+    if (!notes || !notes->has_xen_notes()) return fail(err);
+    return show_xen_notes(o, path, *notes);
+  }
 
   auto items = [](const std::vector<ManifestItem>& list) {
     json out = json::array();

@@ -2,7 +2,7 @@
 // out in a worktree of its own and only its guest images are built; both run the matrix
 // through `pvmatrix run` (the same scheduler path, with the result cache), then the verdicts:
 // doubtful cells (FLAKY, REGRESSION) are booted once more, each confirmed regression gets a
-// workaround search over pv.native masks. Exit 1 on REGRESSION only; 2 for a revision that
+// workaround search (pv.native masks; a real kernel: the other dom0 mode, its switches). Exit 1 on REGRESSION only; 2 for a revision that
 // does not exist or does not build, or any harness error (never a verdict then).
 #include <unistd.h>
 
@@ -29,6 +29,7 @@
 #include "run_cell.h"
 #include "run_report.h"
 #include "verdicts.h"
+#include "workarounds.h"
 #include "world.h"
 
 namespace pvm::cli {
@@ -59,31 +60,6 @@ std::string self_exe() {
   std::error_code ec;
   auto p = fs::read_symlink("/proc/self/exe", ec);
   return ec ? std::string("pvmatrix") : p.string();
-}
-
-// "pv.native=mmu" + "pv.native=timer" -> "pv.native=mmu,timer"; "all" wins.
-std::string with_mask(const std::string& cmdline, const std::string& mask) {
-  const std::string key = "pv.native=";
-  std::vector<std::string> groups, others;
-  auto add = [&](const std::string& list) {
-    std::stringstream ss(list);
-    std::string g;
-    while (std::getline(ss, g, ','))
-      if (!g.empty() && std::find(groups.begin(), groups.end(), g) == groups.end()) groups.push_back(g);
-  };
-  std::stringstream ss(cmdline);
-  std::string tok;
-  while (ss >> tok) {
-    if (tok.rfind(key, 0) == 0) add(tok.substr(key.size()));
-    else others.push_back(tok);
-  }
-  add(mask.substr(key.size()));
-  if (std::find(groups.begin(), groups.end(), "all") != groups.end()) groups = {"all"};
-  std::string out;
-  for (const auto& o : others) out += o + " ";
-  out += key;
-  for (size_t i = 0; i < groups.size(); ++i) out += (i ? "," : "") + groups[i];
-  return out;
 }
 
 int fail(const std::string& message) {
@@ -190,8 +166,9 @@ int run_gate(GateOptions o) {
   std::unique_ptr<ResultCache> cache;
   std::unique_ptr<CachingLauncher> cached;
   std::map<std::string, CellSpec> specs;
+  std::optional<World> world;
   if (doubtful) {
-    auto world = World::load(head.tree.src, head.tree.images, &err);
+    world = World::load(head.tree.src, head.tree.images, &err);
     if (!world) return fail("head: " + err);
     Matrix m;
     if (!load_matrix(matrix, universe_of(*world), &m, &err)) return fail("head: " + err);
@@ -221,12 +198,14 @@ int run_gate(GateOptions o) {
     if (v.verdict != Verdict::Regression) continue;
     auto spec = specs.find(v.id);
     if (spec == specs.end()) continue;
-    for (const std::string& mask : workaround_masks()) {
-      CellSpec s = spec->second;
-      s.cmdline = with_mask(s.cmdline, mask);
-      CellResult r = run_cell(*cached, s, {});
+    // A reference kernel's masks are cheap: all of them are reported. A real kernel's variants
+    // cost a Linux boot each: the search stops at the first that works.
+    const bool real = spec->second.kernel_family == "linux";
+    for (const WorkaroundTry& w : workaround_tries(*world, spec->second)) {
+      CellResult r = run_cell(*cached, w.spec, {});
       ++workaround_boots;
-      v.workarounds.push_back({mask, to_string(r.status)});
+      v.workarounds.push_back({w.label, to_string(r.status)});
+      if (real && (r.status == Status::Pass || r.status == Status::Xpass || r.status == Status::Flaky)) break;
     }
   }
   // Regressions first again: re-runs may have changed verdicts.

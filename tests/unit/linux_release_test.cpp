@@ -9,6 +9,7 @@
 #include "hypervisor_version.h"
 #include "linux_release.h"
 #include "qemu_launcher.h"
+#include "workarounds.h"
 #include "world.h"
 
 namespace pvm {
@@ -154,6 +155,35 @@ TEST(LinuxRelease, ArgvBootsXenWithTheKernelAndTheAgentAsModules) {
   EXPECT_EQ(at("-initrd"), "/i/agent.cpio");
   EXPECT_EQ(at("-append"), "console=ttyS0 nokaslr panic=-1 clocksource=tsc");
   EXPECT_EQ(std::find(a.begin(), a.end(), "isa-debug-exit,iobase=0xf4,iosize=4"), a.end());
+}
+
+TEST(LinuxRelease, WorkaroundsOfARealKernelAreTheOtherModeThenItsSwitches) {
+  setenv("PVMATRIX_DOWNLOADS", "/nonexistent/pvmatrix-downloads", 1);
+  std::string err;
+  auto w = World::load(std::string(PVMATRIX_TEST_DIR) + "/..", "/nonexistent-images", &err);
+  ASSERT_TRUE(w) << err;
+  CellConfig cfg;
+  cfg.cmdline = "noxsave";
+  auto s = w->make_spec("linux-6.1", "xen-4.17.7", cfg, &err);
+  ASSERT_TRUE(s) << err;
+  auto tries = workaround_tries(*w, *s);
+  std::vector<std::string> labels;
+  for (const auto& t : tries) labels.push_back(t.label);
+  // noxsave is already on the command line: not tried again.
+  EXPECT_EQ(labels, (std::vector<std::string>{"dom0=pv", "clocksource=tsc", "xen_nopvspin", "nopv"}));
+  EXPECT_EQ(tries[0].spec.dom0_mode, "pv");
+  EXPECT_NE(tries[0].spec.hypervisor_cmdline.find("dom0=pv "), std::string::npos);
+  EXPECT_EQ(tries[1].spec.cmdline, "noxsave clocksource=tsc");
+  EXPECT_EQ(tries[1].spec.dom0_mode, "pvh");
+  // Bare: no dom0 mode to switch; a reference kernel: the pv.native masks.
+  auto bare = w->make_spec("linux-6.1", "qemu", CellConfig{}, &err);
+  EXPECT_EQ(workaround_tries(*w, *bare).front().label, "noxsave");
+  auto ref = w->make_spec("2.6.25", "rom-1.12", CellConfig{}, &err);
+  auto masks = workaround_tries(*w, *ref);
+  ASSERT_FALSE(masks.empty());
+  EXPECT_EQ(masks.front().spec.cmdline, "pv.native=cpu");
+  EXPECT_EQ(with_mask("console=x pv.native=mmu", "pv.native=timer"), "console=x pv.native=mmu,timer");
+  unsetenv("PVMATRIX_DOWNLOADS");
 }
 
 CellSpec real_spec(const std::string& family) {
