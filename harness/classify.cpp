@@ -131,6 +131,7 @@ std::optional<XenPanic> find_xen_panic(const ParsedSerial& s) {
 /// A line of a real kernel's log without the console prefixes and Linux's "[    1.234567] " time.
 std::string_view kernel_text(std::string_view line) {
   std::string_view t = strip_console_prefixes(line);
+  while (!t.empty() && t.back() == '\r') t.remove_suffix(1);  // hvc0 lines end "\r\r\n"
   if (!t.empty() && t.front() == '[') {
     size_t close = t.find("] ");
     if (close != std::string_view::npos && close < 20 &&
@@ -148,6 +149,8 @@ struct LinuxDeath {
   std::string panic;        ///< "Attempted to kill init! exitcode=0x0000000b" ("" for an oops only)
   std::string oops;         ///< the first BUG:/Oops:/general protection line ("" for a plain panic)
   std::string where;        ///< "RIP: 0010:foo+0x12/0x40" (or EIP:), the first after the oops
+  std::string warning;      ///< the first "WARNING: file:line at fn" before it ("" if none)
+  size_t warning_line = 0;  ///< its line
   size_t first = 0, last = 0;  ///< lines [first, last] of the story
 };
 
@@ -178,6 +181,15 @@ std::optional<LinuxDeath> find_linux_death(const ParsedSerial& s) {
       break;
     }
   }
+  // A kernel that warned before it died ("Tainted: G W"): the first warning is often the cause.
+  for (size_t i = 0; i < d->first; ++i) {
+    std::string_view t = kernel_text(s.lines[i].text);
+    if (!starts(t, "WARNING: ")) continue;
+    size_t cpu = t.find(", CPU#");
+    d->warning = cap_field(t.substr(0, cpu == std::string_view::npos ? t.size() : cpu), 200);
+    d->warning_line = i;
+    break;
+  }
   return d;
 }
 
@@ -185,6 +197,14 @@ std::optional<LinuxDeath> find_linux_death(const ParsedSerial& s) {
 /// task, the first frames of the call trace; each line as the log has it.
 std::string linux_death_evidence(const ParsedSerial& s, const LinuxDeath& d) {
   std::string out;
+  if (!d.warning.empty()) {  // the warning, the line before it (what the kernel complained of), its RIP
+    size_t from = d.warning_line > 0 ? d.warning_line - 1 : 0;
+    for (size_t i = from; i < d.first && i < d.warning_line + 8; ++i) {
+      std::string_view t = kernel_text(s.lines[i].text);
+      if (i <= d.warning_line || starts(t, "RIP: ") || starts(t, "EIP: ")) out += cap_field(s.lines[i].text, 512) + "\n";
+    }
+    out += "[...]\n";
+  }
   size_t first = d.first > 3 ? d.first - 3 : 0;
   int frames = -1;
   for (size_t i = first; i <= d.last && out.size() < kEvidenceLimit; ++i) {
@@ -277,6 +297,7 @@ CellResult classify(const CellSpec& spec, const BootOutcome& boot, const ParsedS
     std::string reason = death->panic.empty() ? "Linux oops: " + death->oops : "Linux panic: " + death->panic;
     if (!death->panic.empty() && !death->oops.empty()) reason += " (" + death->oops + ")";
     if (!death->where.empty()) reason += ", " + death->where;
+    if (!death->warning.empty()) reason += "; after " + death->warning;
     if (!serial.hello) reason += "; before the guest agent ran";
     else if (!r.stage.empty()) reason += ", last stage " + r.stage;
     decide(Status::Crash, cap_field(reason, 1024), linux_death_evidence(serial, *death));

@@ -23,7 +23,7 @@ namespace pvm::cli {
 namespace {
 
 struct CellOptions {
-  std::string kernel, hv, cmdline, config;
+  std::string kernel, hv, cmdline, config, dom0;
   double timeout_s = 10.0;
   std::string rom, qemu, log, root, images;
   std::string backend = "qemu";
@@ -69,6 +69,7 @@ std::string reproduce_cell(const CellOptions& o, const CellSpec& spec) {
   std::vector<std::string> argv{"pvmatrix", "cell", "--kernel", o.kernel, "--hv", o.hv};
   if (!spec.cmdline.empty()) argv.insert(argv.end(), {"--cmdline", spec.cmdline});
   if (!o.config.empty()) argv.insert(argv.end(), {"--config", o.config});
+  if (!o.dom0.empty()) argv.insert(argv.end(), {"--dom0", o.dom0});
   if (!o.rom.empty()) argv.insert(argv.end(), {"--rom", o.rom});
   if (!o.qemu.empty()) argv.insert(argv.end(), {"--qemu", o.qemu});
   return shell_quote(argv);
@@ -124,6 +125,7 @@ int run_cell_command(const CellOptions& o) {
   config.name = o.config;
   config.cmdline = o.cmdline;
   config.timeout_s = o.timeout_s;
+  if (!o.dom0.empty()) config.dom0 = o.dom0;
   auto spec = world->make_spec(o.kernel, o.hv, config, &err);
   if (!spec) {
     std::fprintf(stderr, "pvmatrix cell: %s\n", err.c_str());
@@ -189,6 +191,8 @@ void setup_cell(CLI::App& app, int& exit_code) {
   sub->add_option("--kernel", o->kernel, "Kernel release, e.g. 2.6.25 (or a test guest, fixture-<name>)")->required();
   sub->add_option("--hv", o->hv, "Hypervisor version, e.g. rom-1.12")->required();
   sub->add_option("--cmdline", o->cmdline, "Kernel command line, e.g. pv.native=timer");
+  sub->add_option("--dom0", o->dom0, "On a Xen column: build dom0 as pvh or pv (Xen's dom0=)")
+      ->check(CLI::IsMember({"pvh", "pv"}));
   sub->add_option("--config", o->config, "Config name for the cell id (default: derived from --cmdline, else 'default')");
   sub->add_option("--timeout", o->timeout_s, "Seconds before the boot counts as a HANG")->capture_default_str()
       ->check(CLI::PositiveNumber);

@@ -232,6 +232,28 @@ TEST(LinuxRelease, APanicIsCrashWithTheKernelsOwnLines) {
   EXPECT_EQ(r.evidence.find("RSP:"), std::string::npos) << r.evidence;
 }
 
+TEST(LinuxRelease, TheWarningBeforeTheDeathIsNamedAndHvcCarriageReturnsAreDropped) {
+  // Linux 7.2 as PVH dom0 of Xen 4.20.4 (hvc0 lines end "\r\r\n"): Xen's XSAVE size disagrees
+  // with the kernel's, the kernel warns, disables XSAVE, then dies on a NULL fpstate.
+  std::string log =
+      "[    0.549058] XSAVE consistency problem: size 2696 != kernel_size 576\r\r\n"
+      "[    0.549142] WARNING: arch/x86/kernel/fpu/xstate.c:639 at fpu__init_system_xstate+0x8b0/0xbf0, CPU#0: swapper/0/0\r\r\n"
+      "[    0.549143] Modules linked in:\r\r\n"
+      "[    0.549579] RIP: 0010:fpu__init_system_xstate+0x8b5/0xbf0\r\r\n"
+      "[    0.551453] ---[ end trace 0000000000000000 ]---\r\r\n"
+      "[    0.551453] BUG: kernel NULL pointer dereference, address: 0000000000000010\r\r\n"
+      "[    0.551453] RIP: 0010:fpstate_reset+0x1a/0x90\r\r\n"
+      "[    0.551453] Kernel panic - not syncing: Attempted to kill the idle task!\r\r\n";
+  CellResult r = classify(real_spec("xen"), ended(log));
+  EXPECT_EQ(r.status, Status::Crash);
+  EXPECT_EQ(r.reason,
+            "Linux panic: Attempted to kill the idle task! (BUG: kernel NULL pointer dereference, address: "
+            "0000000000000010), RIP: 0010:fpstate_reset+0x1a/0x90; after WARNING: arch/x86/kernel/fpu/xstate.c:639 "
+            "at fpu__init_system_xstate+0x8b0/0xbf0; before the guest agent ran");
+  EXPECT_NE(r.evidence.find("XSAVE consistency problem"), std::string::npos) << r.evidence;
+  EXPECT_NE(r.evidence.find("RIP: 0010:fpu__init_system_xstate"), std::string::npos) << r.evidence;
+}
+
 TEST(LinuxRelease, AnOopsThatDidNotPanicIsStillACrash) {
   std::string log =
       "@pvm {\"v\":1,\"ev\":\"hello\",\"kernel\":\"6.1.0-57-amd64\",\"build\":\"agent\"}\n"
