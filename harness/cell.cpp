@@ -131,6 +131,8 @@ void to_json(json& j, const CellResult& c) {
     json o = {{"status", to_string(a.status)}, {"duration_ms", a.duration_ms}, {"reason", a.reason}};
     o["exit_code"] = a.exit_code ? json(*a.exit_code) : json(nullptr);
     o["signal"] = a.signal ? json(*a.signal) : json(nullptr);
+    if (a.cpu_ms) o["cpu_ms"] = *a.cpu_ms;
+    if (a.starved_ms) o["starved_ms"] = *a.starved_ms;
     attempts.push_back(std::move(o));
   }
   j = json{
@@ -221,6 +223,8 @@ void from_json(const json& j, CellResult& c) {
     a.exit_code = get_opt_int(attempts[i], path, "exit_code");
     a.signal = get_opt_int(attempts[i], path, "signal");
     a.reason = get_string(attempts[i], path, "reason");
+    if (find(attempts[i], "cpu_ms")) a.cpu_ms = get_u64(attempts[i], path, "cpu_ms");
+    if (find(attempts[i], "starved_ms")) a.starved_ms = get_u64(attempts[i], path, "starved_ms");
     r.attempts.push_back(std::move(a));
   }
   r.reason = get_string(j, "", "reason");

@@ -7,6 +7,8 @@
 
 #include <fmt/format.h>
 
+#include "host_share.h"
+
 namespace pvm {
 
 namespace {
@@ -280,6 +282,15 @@ CellResult classify(const CellSpec& spec, const BootOutcome& boot, const ParsedS
   } else if (boot.interrupted) {
     // 2. We killed it because the run was interrupted.
     decide(Status::Error, "interrupted", tail(serial));
+  } else if (boot.host_limit) {
+    // 2b. The host starved QEMU so long that the wall-clock safety limit ended the boot: nothing
+    // is known about the guest, and it is not blamed.
+    std::string reason = fmt::format("host too slow: the boot was stopped after {:.0f} s of wall time ({:.0f}x its {:.0f} s budget)",
+                                     boot.duration_ms / 1000.0, kWallSafetyFactor, spec.timeout_s);
+    if (boot.starved_ms && boot.duration_ms)
+      reason += fmt::format(", {:.0f}% of it waiting for a CPU", 100.0 * *boot.starved_ms / boot.duration_ms);
+    if (!r.stage.empty()) reason += ", last stage " + r.stage;
+    decide(Status::Error, reason, tail(serial));
   } else if (boot.signal) {
     // 3. Something else killed QEMU: the host, never the guest's fault.
     decide(Status::Error, "host killed QEMU with " + signal_name(*boot.signal),
@@ -321,7 +332,7 @@ CellResult classify(const CellSpec& spec, const BootOutcome& boot, const ParsedS
   } else if (boot.timed_out && (!has_done || boot.exit_status_known)) {
     // 5. No progress before the timeout (a done without exit, when the exit is knowable, is a hang too).
     std::string reason = has_done ? fmt::format("timed out after done ({:.0f} s): the guest did not shut down", spec.timeout_s)
-                                  : fmt::format("timed out after {:.0f} s without done", spec.timeout_s);
+                                  : fmt::format("timed out after {:.0f} s of guest time without done", spec.timeout_s);
     if (!r.stage.empty()) reason += ", last stage " + r.stage;
     if (spec.kernel_family == "linux" && !serial.hello) {
       // A real kernel that never reached the agent: where did it stop?
@@ -396,6 +407,8 @@ CellResult classify(const CellSpec& spec, const BootOutcome& boot, const ParsedS
   a.exit_code = boot.exit_status_known ? boot.exit_code : std::nullopt;
   a.signal = boot.signal;
   a.reason = r.reason;
+  a.cpu_ms = boot.cpu_ms;
+  a.starved_ms = boot.starved_ms;
   r.attempts.push_back(std::move(a));
   return r;
 }

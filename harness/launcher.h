@@ -16,7 +16,7 @@ namespace pvm {
 struct BootOutcome {
   bool started = false;            ///< false: the launcher could not start the guest (ERROR)
   std::string start_error;         ///< why it could not start (names the path or URI tried)
-  bool timed_out = false;          ///< the launcher killed the guest at the timeout
+  bool timed_out = false;          ///< the launcher killed the guest when its time budget ran out
   bool interrupted = false;        ///< killed because the run was interrupted
   std::optional<int> exit_code;    ///< QEMU's exit status ((code << 1) | 1 for isa-debug-exit)
   std::optional<int> signal;       ///< signal that killed QEMU (not by us)
@@ -26,6 +26,9 @@ struct BootOutcome {
   uint64_t serial_bytes = 0;       ///< total bytes the guest wrote
   std::string stderr_text;         ///< launcher/QEMU diagnostics, bounded
   uint64_t duration_ms = 0;
+  bool host_limit = false;         ///< killed at the wall-clock safety limit: the host starved it (ERROR)
+  std::optional<uint64_t> cpu_ms;    ///< CPU time QEMU got (its threads), when the host tells
+  std::optional<uint64_t> starved_ms;///< wall time QEMU sat runnable but not running (the budget skips it)
   std::vector<std::string> cmdline;///< argv (or the virsh/XML equivalent) to reproduce
   std::string host;                ///< where it ran
 };

@@ -18,6 +18,7 @@
 
 #include <fmt/format.h>
 
+#include "host_share.h"
 #include "linux_release.h"
 #include "protocol.h"
 
@@ -254,7 +255,28 @@ BootOutcome QemuLauncher::boot(const CellSpec& spec) {
   fcntl(serial_pipe[0], F_SETFL, O_NONBLOCK);
   fcntl(err_pipe[0], F_SETFL, O_NONBLOCK);
 
-  auto deadline = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(spec.timeout_s));
+  // The budget counts what the guest could run (host_share.h): wall time minus the time QEMU sat
+  // on a run queue. A busy host slows a boot down but does not make it a HANG; past
+  // kWallSafetyFactor times the budget in wall time, the host is blamed (ERROR).
+  auto ns_now = [] {
+    return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count());
+  };
+  const uint64_t budget_ns = static_cast<uint64_t>(spec.timeout_s * 1e9);
+  const uint64_t wall_limit_ns = static_cast<uint64_t>(spec.timeout_s * kWallSafetyFactor * 1e9);
+  ProgressMeter meter;
+  meter.start(ns_now(), read_thread_shares(pid));
+  uint64_t last_sample = ns_now();
+  // True (and the boot is over) when the budget or the wall-clock limit is used up.
+  auto out_of_time = [&] {
+    uint64_t now = ns_now();
+    if (now - last_sample >= 50'000'000) {  // sample at most every 50 ms
+      meter.sample(now, read_thread_shares(pid));
+      last_sample = now;
+    }
+    if (meter.progress_ns() >= budget_ns) return out.timed_out = true;
+    if (meter.wall_ns() >= wall_limit_ns) return out.host_limit = true;
+    return false;
+  };
   bool serial_open = true, err_open = true, killed = false;
   uint64_t err_total = 0;
   bool err_truncated = false;
@@ -265,15 +287,12 @@ BootOutcome QemuLauncher::boot(const CellSpec& spec) {
 
   // Read until both pipes close, or the deadline.
   while (serial_open || err_open) {
-    auto now = Clock::now();
-    if (now >= deadline) {
-      out.timed_out = true;
+    if (out_of_time()) {
       kill_group();
       break;
     }
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now).count() + 1;
     pollfd fds[2] = {{serial_open ? serial_pipe[0] : -1, POLLIN, 0}, {err_open ? err_pipe[0] : -1, POLLIN, 0}};
-    int n = poll(fds, 2, static_cast<int>(std::min<long long>(left, 100)));
+    int n = poll(fds, 2, 50);
     if (n < 0 && errno != EINTR) break;
     if (interrupted_) {
       out.interrupted = true;
@@ -309,13 +328,12 @@ BootOutcome QemuLauncher::boot(const CellSpec& spec) {
     int w = waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT);
     if (w == 0 && info.si_pid == pid) break;
     if (w != 0 && errno != EINTR) break;
-    if (Clock::now() >= deadline && !killed) {
-      out.timed_out = true;
-      kill_group();
-    }
+    if (!killed && out_of_time()) kill_group();
     if (interrupted_ && !out.interrupted) out.interrupted = true;
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
+  // The last interval, while the zombie's leader still has its totals (a reaped pid has none).
+  if (ThreadShares last = read_thread_shares(pid); last.ok) meter.sample(ns_now(), last);
   // The leader is a zombie now, so its group id cannot be recycled: anything QEMU left in
   // its group goes too, before the reap.
   kill(-pid, SIGKILL);
@@ -333,6 +351,10 @@ BootOutcome QemuLauncher::boot(const CellSpec& spec) {
   }
   out.duration_ms = static_cast<uint64_t>(
       std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count());
+  if (meter.measured()) {
+    out.cpu_ms = meter.cpu_ns() / 1'000'000;
+    out.starved_ms = meter.starved_ns() / 1'000'000;
+  }
   return out;
 }
 

@@ -55,7 +55,7 @@ CellResult run_cell(Launcher& launcher, const CellSpec& spec, const RunCellOptio
     r.reason = skip;
     r.evidence = skip;
     r.attempts.clear();
-    r.attempts.push_back({Status::Skip, 0, std::nullopt, std::nullopt, skip});
+    r.attempts.push_back({Status::Skip, 0, std::nullopt, std::nullopt, skip, std::nullopt, std::nullopt});
     r.backend = launcher.name();
     return r;
   }

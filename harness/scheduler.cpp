@@ -19,7 +19,7 @@ CellResult error_result(const CellSpec& spec, const std::string& why) {
   r.spec = spec;
   r.status = r.outcome = Status::Error;
   r.reason = "harness error: " + why;
-  r.attempts.push_back({Status::Error, 0, std::nullopt, std::nullopt, r.reason});
+  r.attempts.push_back({Status::Error, 0, std::nullopt, std::nullopt, r.reason, std::nullopt, std::nullopt});
   return r;
 }
 
@@ -111,7 +111,7 @@ class Run {
         --in_flight_;
       }
       if (last.attempts.empty())
-        last.attempts.push_back({last.outcome, last.duration_ms, std::nullopt, std::nullopt, last.reason});
+        last.attempts.push_back({last.outcome, last.duration_ms, std::nullopt, std::nullopt, last.reason, std::nullopt, std::nullopt});
       // A boot that ended because we stopped the run says nothing about the cell.
       if (stopping() && last.outcome != Status::Pass && last.outcome != Status::Skip) return std::nullopt;
       attempts.insert(attempts.end(), last.attempts.begin(), last.attempts.end());

@@ -75,6 +75,10 @@ void StatusPrinter::cell_finished(const CellResult& r, size_t done, size_t total
                                  r.duration_ms);
   const bool notable = r.status != Status::Pass && r.status != Status::Skip && r.status != Status::Xfail;
   if (notable && !r.reason.empty()) line += ": " + r.reason;
+  // A starved host shows: the boot took this long because QEMU waited for a CPU.
+  if (!r.attempts.empty() && r.attempts.back().starved_ms && r.duration_ms > 0 &&
+      *r.attempts.back().starved_ms * 4 >= r.duration_ms)
+    line += fmt::format(" [host starved: {}% of it waiting for a CPU]", *r.attempts.back().starved_ms * 100 / r.duration_ms);
   if (mode_ == LineMode::Plain || notable) {
     full_line(line);
   } else {

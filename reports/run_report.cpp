@@ -130,6 +130,18 @@ json summarize_cells(const json& cells) {
   json by_kernel = json::object();
   json by_hv = json::object();
   int unexpected = 0;
+  // Host pressure: what QEMU got against the wall time its boots took, over every attempt that
+  // measured it (docs/contracts.md "Timeouts").
+  uint64_t wall = 0, cpu = 0, starved = 0, measured = 0;
+  for (const json& c : cells) {
+    for (const json& a : c.value("attempts", json::array())) {
+      if (!a.is_object() || !a.contains("starved_ms") || !a.contains("cpu_ms")) continue;
+      ++measured;
+      wall += a.value("duration_ms", uint64_t{0});
+      cpu += a.value("cpu_ms", uint64_t{0});
+      starved += a.value("starved_ms", uint64_t{0});
+    }
+  }
   for (const json& c : cells) {
     std::string st = c.at("status").get<std::string>();
     by_status[st] = by_status.value(st, 0) + 1;
@@ -140,11 +152,15 @@ json summarize_cells(const json& cells) {
     auto s = status_from_string(st);
     if (!s || is_unexpected_failure(*s)) ++unexpected;
   }
-  return json{{"total", cells.size()},
-              {"unexpected", unexpected},
-              {"by_status", by_status},
-              {"by_kernel", by_kernel},
-              {"by_hv", by_hv}};
+  json out{{"total", cells.size()},
+           {"unexpected", unexpected},
+           {"by_status", by_status},
+           {"by_kernel", by_kernel},
+           {"by_hv", by_hv}};
+  if (measured > 0)
+    out["host"] = {{"attempts", measured}, {"wall_ms", wall}, {"qemu_cpu_ms", cpu}, {"starved_ms", starved},
+                   {"starved_fraction", wall ? static_cast<double>(starved) / static_cast<double>(wall) : 0.0}};
+  return out;
 }
 
 void sort_cells_by_axes(const json& axes, json* cells) {

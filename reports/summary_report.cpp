@@ -89,6 +89,13 @@ class SummaryReport : public ReportWriter {
     m += fmt::format("Host `{}`, {}, git `{}`{}, started {}.\n\n", md_inline(str(meta, "host")),
                      md_inline(str(meta, "qemu_version")), rev.substr(0, 12), dirty ? " (dirty)" : "",
                      md_inline(str(meta, "started_at")));
+    if (summary.contains("host") && summary["host"].is_object()) {
+      const json& hp = summary["host"];
+      double frac = hp.value("starved_fraction", 0.0);
+      m += fmt::format("Host pressure: QEMU got {:.1f} s of CPU in {:.1f} s of boots; {:.0f}% of that waiting for a CPU{}.\n\n",
+                       hp.value("qemu_cpu_ms", 0) / 1000.0, hp.value("wall_ms", 0) / 1000.0, frac * 100,
+                       frac >= 0.25 ? " (a starved host: the run was slower; budgets count guest time, so verdicts are not)" : "");
+    }
 
     m += fmt::format("## Unexpected results ({})\n\n", unexpected.size());
     if (unexpected.empty()) m += "None: every cell passed, was skipped, or failed as known.\n\n";

@@ -13,6 +13,8 @@ PACKAGES=(
   python3 python3-pytest python3-pytest-xdist python3-jsonschema python3-libvirt
   # the HTML report's browser tests
   chromium chromium-driver
+  # the host-load e2e test (tests/e2e/test_host_load.py)
+  stress-ng
   # fuzzing and sanitizers
   clang lld libclang-rt-14-dev
 )

@@ -93,7 +93,7 @@ CellResult dry_boot(const CellSpec& spec) {
   r.spec = spec;
   r.status = r.outcome = Status::Skip;
   r.reason = "dry run: not booted";
-  r.attempts.push_back({Status::Skip, 0, std::nullopt, std::nullopt, r.reason});
+  r.attempts.push_back({Status::Skip, 0, std::nullopt, std::nullopt, r.reason, std::nullopt, std::nullopt});
   r.backend = "dry-run";
   return r;
 }

@@ -189,6 +189,15 @@
     meta.forEach(function (kv) { dl.appendChild(h('div', null, [h('dt', { text: kv[0] }), h('dd', { text: kv[1] })])); });
     dl.appendChild(h('div', null, [h('dt', { text: 'cells' }), h('dd', { text: String(CELLS.filter(function (c) { return !c.gone; }).length) })]));
     if (R.schema_version !== undefined) dl.appendChild(h('div', null, [h('dt', { text: 'schema' }), h('dd', { text: str(R.schema) + ' v' + str(R.schema_version) })]));
+    // Host pressure: how much of the boots' wall time QEMU waited for a CPU (never counted in a
+    // budget: a busy host makes a run slower, not its verdicts different).
+    var hp = R.summary && R.summary.host;
+    if (hp && typeof hp === 'object' && typeof hp.wall_ms === 'number') {
+      var frac = typeof hp.starved_fraction === 'number' ? hp.starved_fraction : 0;
+      dl.appendChild(h('div', { id: 'host-pressure', class: frac >= 0.25 ? 'starved' : '' }, [h('dt', { text: 'host pressure' }),
+        h('dd', { text: 'QEMU got ' + (hp.qemu_cpu_ms / 1000).toFixed(1) + ' s of CPU in ' + (hp.wall_ms / 1000).toFixed(1) +
+          ' s of boots; ' + Math.round(frac * 100) + '% of that waiting for a CPU' + (frac >= 0.25 ? ' (a starved host: slower, same verdicts)' : '') })]));
+    }
     header.appendChild(dl);
     if (BASE) {
       var bm = BASE.meta && typeof BASE.meta === 'object' ? flatten(BASE.meta, '', []) : [];
