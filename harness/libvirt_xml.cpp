@@ -17,6 +17,9 @@ std::string libvirt_cannot_boot(const CellSpec& spec) {
   if (spec.family == "xen")
     return "the libvirt backend does not boot the xen family (Xen with the kernel as its dom0 module): "
            "run this cell with --backend qemu";
+  if (spec.kernel_family == "linux")
+    return "the libvirt backend does not boot real kernels (a vmlinux with the guest agent's initramfs): "
+           "run this cell with --backend qemu";
   return {};
 }
 

@@ -411,6 +411,23 @@ Prediction predict_real(const ElfXenInfo& notes, const HypervisorVersion& versio
   return p;
 }
 
+namespace {
+
+/// `cache[path]`, loaded by `load(path, &err)` the first time (its error kept in `errors[path]`).
+template <class T, class Load>
+const std::optional<T>& load_once(std::map<std::string, std::optional<T>>& cache,
+                                  std::map<std::string, std::string>& errors, const std::string& path, Load load) {
+  auto it = cache.find(path);
+  if (it == cache.end()) {
+    std::string err;
+    it = cache.emplace(path, load(path, &err)).first;
+    errors[path] = err;
+  }
+  return it->second;
+}
+
+}  // namespace
+
 Prediction Predictor::predict_cell(const CellSpec& spec) {
   const HypervisorVersion* version = world_.find_version(spec.hv);
   if (spec.kernel_family == "linux") {
@@ -419,35 +436,25 @@ Prediction Predictor::predict_cell(const CellSpec& spec) {
       p.reason = "no prediction: a real kernel has no ROM to use";
       return p;
     }
-    auto it = notes_.find(spec.kernel_image);
-    if (it == notes_.end()) {
-      std::string err;
-      it = notes_.emplace(spec.kernel_image, read_elf_xen_notes_file(spec.kernel_image, &err)).first;
-      notes_errors_[spec.kernel_image] = err;
-    }
-    if (!it->second) {
-      p.reason = "no prediction: " + notes_errors_[spec.kernel_image];
+    const auto& notes = load_once(notes_, errors_, spec.kernel_image, read_elf_xen_notes_file);
+    if (!notes) {
+      p.reason = "no prediction: " + errors_[spec.kernel_image];
       return p;
     }
-    return predict_real(*it->second, *version, spec.dom0_mode);
+    return predict_real(*notes, *version, spec.dom0_mode);
   }
   if (version && version->family != "rom" && version->family != "xen" && version->family != "none") {
     Prediction p;
     p.reason = "no prediction: family " + version->family + " is not modelled";
     return p;
   }
-  auto mit = manifests_.find(spec.kernel_image);
-  if (mit == manifests_.end()) {
-    std::string err;
-    mit = manifests_.emplace(spec.kernel_image, load_kernel_manifest(spec.kernel_image, &err)).first;
-    manifest_errors_[spec.kernel_image] = err;
-  }
-  if (!mit->second) {
+  const auto& manifest = load_once(manifests_, errors_, spec.kernel_image, load_kernel_manifest);
+  if (!manifest) {
     Prediction p;
-    p.reason = "no prediction: " + manifest_errors_[spec.kernel_image];
+    p.reason = "no prediction: " + errors_[spec.kernel_image];
     return p;
   }
-  if (version && version->family == "xen") return predict_xen(*mit->second, spec.cmdline);
+  if (version && version->family == "xen") return predict_xen(*manifest, spec.cmdline);
   const RomImage* rom = nullptr;
   std::string rom_error;
   if (!spec.rom_image.empty()) {
@@ -465,7 +472,7 @@ Prediction Predictor::predict_cell(const CellSpec& spec) {
     rom = rit->second.image ? &*rit->second.image : nullptr;
     rom_error = rit->second.error;
   }
-  return predict(*mit->second, rom, rom_error, version, spec.cmdline);
+  return predict(*manifest, rom, rom_error, version, spec.cmdline);
 }
 
 void add_predictions(const World& world, const std::vector<CellSpec>& specs, json* cells) {

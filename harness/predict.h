@@ -82,10 +82,9 @@ class Predictor {
   };
   const World& world_;
   std::map<std::string, std::optional<KernelManifest>> manifests_;
-  std::map<std::string, std::string> manifest_errors_;
+  std::map<std::string, std::string> errors_;  ///< image -> why its manifest or notes cannot be read
   std::map<std::string, Rom> roms_;
   std::map<std::string, std::optional<ElfXenInfo>> notes_;  ///< real kernels: vmlinux -> its Xen notes
-  std::map<std::string, std::string> notes_errors_;
 };
 
 /// Sets `predicted` on every cell object of `cells` whose id is one of `specs`.

@@ -76,7 +76,9 @@ def test_reports_equal_pvmatrix_run_cell_by_cell(pvmatrix_bin, tmp_path):
     assert [c["id"] for c in pytest_report["cells"]] == [c["id"] for c in run_report["cells"]]
     for ours, theirs in zip(pytest_report["cells"], run_report["cells"]):
         assert comparable(ours) == comparable(theirs), ours["id"]
-    assert pytest_report["summary"] == run_report["summary"]
+    # Host pressure (summary.host) is how busy the host was, not what the guests did.
+    assert ({k: v for k, v in pytest_report["summary"].items() if k != "host"} ==
+            {k: v for k, v in run_report["summary"].items() if k != "host"})
     assert pytest_report["axes"] == run_report["axes"]
     assert pytest_report["complete"] == run_report["complete"]
     for name in ("report.html", "junit.xml", "summary.md"):

@@ -132,22 +132,15 @@ def test_abi_show_reads_a_real_kernels_xen_notes(real_cache, pvmatrix, images):
     assert pae.returncode == 0 and "pv entry:  -" in pae.stdout, pae.stdout
 
 
-def test_a_missing_package_is_skip_with_the_reason(cell, tmp_path):
-    env = os.environ.get("PVMATRIX_DOWNLOADS")
-    os.environ["PVMATRIX_DOWNLOADS"] = str(tmp_path / "empty")
-    try:
-        run = cell("--kernel", "linux-6.12", "--hv", "qemu", "--json")
-    finally:
-        if env is None:
-            del os.environ["PVMATRIX_DOWNLOADS"]
-        else:
-            os.environ["PVMATRIX_DOWNLOADS"] = env
+def test_a_missing_package_is_skip_with_the_reason(cell, tmp_path, monkeypatch):
+    monkeypatch.setenv("PVMATRIX_DOWNLOADS", str(tmp_path / "empty"))
+    run = cell("--kernel", "linux-6.12", "--hv", "qemu", "--json")
     assert run.cell["status"] == "SKIP", run.cell
     assert "linux-image-6.12.117+deb13-amd64=6.12.117-1" in run.cell["reason"]
     assert "scripts/fetch.sh" in run.cell["reason"]
 
 
-def test_a_truncated_vmlinux_is_classified_not_a_harness_crash(real_cache, cell, tmp_path):
+def test_a_truncated_vmlinux_is_classified_not_a_harness_crash(real_cache, cell, tmp_path, monkeypatch):
     p = read_commented_json(REPO / "kernel" / "linux" / "linux-6.1.json")["package"]
     entry = f"{p['name']}_{p['version']}_{p['architecture']}"
     src = DOWNLOADS / "linux" / entry / "vmlinux"
@@ -155,15 +148,8 @@ def test_a_truncated_vmlinux_is_classified_not_a_harness_crash(real_cache, cell,
     dst.mkdir(parents=True)
     with open(src, "rb") as f:
         (dst / "vmlinux").write_bytes(f.read(3 * 1024 * 1024))  # headers intact, segments cut
-    env = os.environ.get("PVMATRIX_DOWNLOADS")
-    os.environ["PVMATRIX_DOWNLOADS"] = str(tmp_path / "dl")
-    try:
-        run = cell("--kernel", "linux-6.1", "--hv", "qemu", "--json", "--timeout", 60, timeout=200)
-    finally:
-        if env is None:
-            del os.environ["PVMATRIX_DOWNLOADS"]
-        else:
-            os.environ["PVMATRIX_DOWNLOADS"] = env
+    monkeypatch.setenv("PVMATRIX_DOWNLOADS", str(tmp_path / "dl"))
+    run = cell("--kernel", "linux-6.1", "--hv", "qemu", "--json", "--timeout", 60, timeout=200)
     assert run.cell is not None, run
     assert run.cell["status"] in ("CRASH", "ERROR"), run.cell
     assert run.cell["reason"], run.cell

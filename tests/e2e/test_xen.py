@@ -72,16 +72,9 @@ def test_xen_cells_are_deterministic(xen_cache, cell):
     assert runs[0]["probes"] == runs[1]["probes"]
 
 
-def test_missing_xen_is_skip_with_reason(cell, tmp_path):
-    env_cache = os.environ.get("PVMATRIX_XEN_CACHE")
-    os.environ["PVMATRIX_XEN_CACHE"] = str(tmp_path / "empty-cache")
-    try:
-        run = cell("--kernel", "2.6.25", "--hv", "xen-4.17.7", "--json")
-    finally:
-        if env_cache is None:
-            del os.environ["PVMATRIX_XEN_CACHE"]
-        else:
-            os.environ["PVMATRIX_XEN_CACHE"] = env_cache
+def test_missing_xen_is_skip_with_reason(cell, tmp_path, monkeypatch):
+    monkeypatch.setenv("PVMATRIX_XEN_CACHE", str(tmp_path / "empty-cache"))
+    run = cell("--kernel", "2.6.25", "--hv", "xen-4.17.7", "--json")
     assert run.cell is not None, run
     assert run.cell["status"] == "SKIP", run.cell
     assert "fetch.sh" in run.cell["reason"], run.cell["reason"]

@@ -171,6 +171,11 @@ TEST(LibvirtXml, XenCellsAreNotBootedThroughLibvirt) {
   EXPECT_EQ(libvirt_cannot_boot(s), "");
   s.family = "xen";
   EXPECT_NE(libvirt_cannot_boot(s).find("--backend qemu"), std::string::npos);
+  // Nor a real kernel bare (its XML has no initramfs).
+  CellSpec real;
+  real.family = "none";
+  real.kernel_family = "linux";
+  EXPECT_NE(libvirt_cannot_boot(real).find("real kernels"), std::string::npos);
 }
 
 }  // namespace

@@ -1,0 +1,72 @@
+// Budgets in guest time (issue 15): the progress meter charges a boot the wall time minus the
+// longest run-queue wait of any QEMU thread, interval by interval.
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include "host_share.h"
+
+namespace pvm {
+namespace {
+
+constexpr uint64_t kMs = 1'000'000;
+
+ThreadShares shares(uint64_t cpu_ms, std::map<pid_t, uint64_t> wait_ms) {
+  ThreadShares s;
+  s.ok = true;
+  s.cpu_ns = cpu_ms * kMs;
+  for (auto& [tid, w] : wait_ms) s.wait_ns[tid] = w * kMs;
+  return s;
+}
+
+TEST(HostShare, AnUnstarvedBootIsChargedItsWallTime) {
+  ProgressMeter m;
+  m.start(0, shares(0, {{1, 0}, {2, 0}}));
+  m.sample(100 * kMs, shares(95, {{1, 1}, {2, 0}}));
+  m.sample(200 * kMs, shares(190, {{1, 2}, {2, 1}}));
+  EXPECT_EQ(m.progress_ns(), 198 * kMs);
+  EXPECT_EQ(m.starved_ns(), 2 * kMs);
+  EXPECT_EQ(m.cpu_ns(), 190 * kMs);
+  EXPECT_TRUE(m.measured());
+}
+
+TEST(HostShare, AStarvedBootIsChargedOnlyWhatItCouldRun) {
+  ProgressMeter m;
+  m.start(0, shares(0, {{1, 0}, {2, 0}}));
+  // 1 s of wall time; the vCPU thread waited 800 ms for a CPU, the main loop 300 ms: the
+  // longest wait is the host's share (the waits overlap, they are not summed).
+  m.sample(1000 * kMs, shares(200, {{1, 800}, {2, 300}}));
+  EXPECT_EQ(m.progress_ns(), 200 * kMs);
+  EXPECT_EQ(m.starved_ns(), 800 * kMs);
+}
+
+TEST(HostShare, AnIdleGuestIsChargedInFull) {
+  // A halted guest waiting for its timer: no CPU, no run-queue wait: its time passes.
+  ProgressMeter m;
+  m.start(0, shares(5, {{1, 0}}));
+  m.sample(2000 * kMs, shares(6, {{1, 0}}));
+  EXPECT_EQ(m.progress_ns(), 2000 * kMs);
+}
+
+TEST(HostShare, NewThreadsAndUnreadableSamples) {
+  ProgressMeter m;
+  m.start(0, shares(0, {{1, 0}}));
+  m.sample(100 * kMs, shares(50, {{1, 10}, {7, 40}}));  // thread 7 is new: all its wait is new
+  EXPECT_EQ(m.progress_ns(), 60 * kMs);
+  m.sample(200 * kMs, ThreadShares{});  // unreadable: the interval counts in full
+  EXPECT_EQ(m.progress_ns(), 160 * kMs);
+  EXPECT_FALSE(m.measured());
+  m.sample(150 * kMs, shares(60, {{1, 10}}));  // time never runs backwards
+  EXPECT_EQ(m.progress_ns(), 160 * kMs);
+}
+
+TEST(HostShare, ReadsThisProcess) {
+  ThreadShares s = read_thread_shares(getpid());
+  if (!s.ok) GTEST_SKIP() << "no /proc/<pid>/task/*/schedstat here";
+  EXPECT_FALSE(s.wait_ns.empty());
+  EXPECT_GT(s.cpu_ns, 0u);
+  EXPECT_FALSE(read_thread_shares(-1).ok);
+}
+
+}  // namespace
+}  // namespace pvm
