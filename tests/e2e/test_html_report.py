@@ -337,3 +337,18 @@ def test_xen_bindings_show_as_bound_beside_the_rom_columns(browser, tmp_path):
     assert "binding: binding unknown" in browser.execute("return document.querySelector(arguments[0]).title",
                                                          cell_sel(refused["id"]))
     assert not severe(browser)
+
+
+def test_the_header_says_how_starved_the_host_was(browser, tmp_path):
+    """Host pressure (issue 15): summary.host reaches the header; a starved host is marked."""
+    report = json.loads((FIXTURES / "sample-report.json").read_text())
+    report["summary"]["host"] = {"attempts": 30, "wall_ms": 40000, "qemu_cpu_ms": 9000, "starved_ms": 30000,
+                                 "starved_fraction": 0.75}
+    src = tmp_path / "starved.json"
+    src.write_text(json.dumps(report))
+    open_page(browser, render(src, tmp_path / "starved.html"))
+    text = browser.text("#host-pressure")
+    assert "QEMU got 9.0 s of CPU in 40.0 s of boots; 75% of that waiting for a CPU" in text, text
+    assert "starved host" in text
+    assert "starved" in browser.execute("return document.getElementById('host-pressure').className")
+    assert not severe(browser)
