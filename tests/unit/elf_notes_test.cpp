@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "json_text.h"
+#include "test_bytes.h"
 #include "vmlinux.h"
 
 namespace pvm {
@@ -19,14 +20,8 @@ namespace {
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 
-void put_le(std::string& b, size_t at, uint64_t v, int n) {
-  for (int i = 0; i < n; ++i) b[at + i] = static_cast<char>(v >> (8 * i) & 0xff);
-}
-std::string le(uint64_t v, int n) {
-  std::string s(n, '\0');
-  put_le(s, 0, v, n);
-  return s;
-}
+using test::le;
+using test::put_le;
 
 struct Note {
   std::string name;

@@ -19,15 +19,14 @@
 #include "atomic_file.h"
 
 #include "json_text.h"
+#include "test_bytes.h"
 
 namespace pvm {
 namespace {
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 
-void put_le(std::string& b, size_t at, uint64_t v, int n) {
-  for (int i = 0; i < n; ++i) b[at + i] = static_cast<char>(v >> (8 * i) & 0xff);
-}
+using test::put_le;
 
 /// A small ELF: a header of the given class followed by a compressible body.
 std::string tiny_elf(bool is64, size_t body = 8192) {
