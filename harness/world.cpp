@@ -180,8 +180,7 @@ std::optional<CellSpec> World::make_spec(const std::string& kernel, const std::s
     s.skip_reason = "config " + s.config + " sets a dom0 mode, which applies on a Xen column only";
   }
   if (real) {
-    s.kernel_family = "linux";
-    s.kernel_image = vmlinux_path(*real);
+    s.kernel_family = "linux";  // kernel_image() already names its vmlinux in the download cache
     s.initrd = (fs::path(images_) / ("linux-agent-" + real->agent_arch() + ".cpio")).string();
     if (s.skip_reason.empty() && !fs::is_regular_file(s.kernel_image, ec))
       s.skip_reason = kernel + " is not in the cache (" + s.kernel_image + "): run scripts/fetch.sh (needs network and " +

@@ -13,12 +13,15 @@
 #include <filesystem>
 #include <random>
 
+#include <map>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "atomic_file.h"
 
 #include "json_text.h"
+#include "real_kernels.h"
 #include "test_bytes.h"
 
 namespace pvm {
@@ -287,32 +290,26 @@ TEST(Vmlinux, FileVersionWritesAtomicallyAndOnlyOnSuccess) {
   fs::remove_all(dir);
 }
 
-// The real Debian kernels fetched by scripts/fetch.sh (or by hand into /tmp/apttest); skipped when absent.
+// The real Debian kernels fetched by scripts/fetch.sh into the download cache; skipped when absent.
 TEST(Vmlinux, RealKernels) {
-  struct Real {
-    const char* file;
-    const char* compression;
-    const char* elf_class;
-  } kernels[] = {{"vmlinuz-6.1.0-57-amd64", "xz", "ELF64"},
-                 {"vmlinuz-6.12.117+deb13-amd64", "zstd", "ELF64"},
-                 {"vmlinuz-6.1.0-50-686-pae", "xz", "ELF32"}};
-  int found = 0;
-  for (const Real& k : kernels) {
-    std::string path = std::string("/tmp/apttest/dl/x/boot/") + k.file, bytes, err;
-    if (!fs::exists(path)) continue;
-    ++found;
-    ASSERT_TRUE(read_text_file(path, &bytes, &err)) << err;
+  // The payload compression of each shipped release (Debian's kernel configs).
+  const std::map<std::string, std::string> compression = {
+      {"linux-6.1", "xz"}, {"linux-6.1-686-pae", "xz"}, {"linux-6.12", "zstd"}, {"linux-7.2", "zstd"}};
+  auto kernels = test::cached_real_kernels();
+  for (const auto& k : kernels) {
+    std::string bytes, err;
+    ASSERT_TRUE(read_text_file(k.bzimage, &bytes, &err)) << err;
     auto t0 = std::chrono::steady_clock::now();
     VmlinuxResult r = extract_vmlinux(bytes);
     double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-    ASSERT_TRUE(r.ok()) << k.file << ": " << r.error;
-    EXPECT_EQ(r.compression, k.compression) << k.file;
-    EXPECT_EQ(r.elf_class(), k.elf_class) << k.file;
-    std::printf("  %s: %s payload, %zu -> %zu bytes, %s, %.0f ms\n", k.file, r.compression.c_str(), bytes.size(),
-                r.elf.size(), r.elf_class().c_str(), ms);
-    ::testing::Test::RecordProperty(std::string(k.file) + "_ms", static_cast<int>(ms));
+    ASSERT_TRUE(r.ok()) << k.bzimage << ": " << r.error;
+    if (auto it = compression.find(k.release.name); it != compression.end())
+      EXPECT_EQ(r.compression, it->second) << k.bzimage;
+    EXPECT_EQ(r.elf_class(), k.release.package.architecture == "i386" ? "ELF32" : "ELF64") << k.bzimage;
+    std::printf("  %s: %s payload, %zu -> %zu bytes, %s, %.0f ms\n", k.release.name.c_str(), r.compression.c_str(),
+                bytes.size(), r.elf.size(), r.elf_class().c_str(), ms);
   }
-  if (found == 0) GTEST_SKIP() << "no real kernels under /tmp/apttest/dl/x/boot";
+  if (kernels.empty()) GTEST_SKIP() << "no real kernel in the download cache (scripts/fetch.sh)";
 }
 
 }  // namespace
