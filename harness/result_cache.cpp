@@ -244,19 +244,23 @@ bool ResultCache::store(const std::string& key, const BootOutcome& o, std::strin
   return true;
 }
 
+bool CachingLauncher::remembered(Status outcome) {
+  return outcome != Status::Error && outcome != Status::Hang;
+}
+
 BootOutcome CachingLauncher::boot(const CellSpec& spec) {
   std::string err;
   auto key = cache_key(spec, inner_.name(), &err);
   if (key) {
-    if (auto hit = cache_.load(*key)) {
+    // An entry that reads as HANG or ERROR (written by an older pvmatrix) is booted again.
+    if (auto hit = cache_.load(*key); hit && remembered(classify(spec, *hit).outcome)) {
       hits_.fetch_add(1);
       return *hit;
     }
   }
   boots_.fetch_add(1);
   BootOutcome outcome = inner_.boot(spec);
-  // Infrastructure failures say nothing about the inputs: never remember them.
-  if (key && classify(spec, outcome).outcome != Status::Error) cache_.store(*key, outcome, &err);
+  if (key && remembered(classify(spec, outcome).outcome)) cache_.store(*key, outcome, &err);
   return outcome;
 }
 

@@ -7,7 +7,8 @@
 //
 // What is cached is the BootOutcome (what the launcher saw), not the classified cell: a
 // cached boot is classified again by the current classifier, so a classifier fix never
-// serves stale verdicts. Boots that classify as ERROR (infrastructure) are never cached.
+// serves stale verdicts. Boots that classify as ERROR (infrastructure) or HANG (perhaps the
+// host's doing) are never cached, and retries never go through the cache (see `run`).
 //
 // Hook for `run`/`gate`/`cell`: wrap the launcher, nothing else changes —
 //     ResultCache cache(dir);  CachingLauncher cached(qemu, cache);  run_cell(cached, spec, opts);
@@ -72,6 +73,11 @@ class CachingLauncher : public Launcher {
   void kill_all() override { inner_.kill_all(); }
   std::string name() const override { return inner_.name(); }
   std::string cannot_boot(const CellSpec& spec) const override { return inner_.cannot_boot(spec); }
+
+  /// Whether a boot with this outcome is stored and served: not ERROR (infrastructure says
+  /// nothing about the inputs) and not HANG (a hang may be the host's doing — a starved QEMU, a
+  /// lost timer interrupt — so it is never a baseline without a fresh boot).
+  static bool remembered(Status outcome);
 
   /// Boots answered from the cache.
   size_t hits() const { return hits_.load(); }

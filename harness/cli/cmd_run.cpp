@@ -3,6 +3,7 @@
 // them in parallel (scheduler) -> write report.json, junit.xml, summary.md, report.html.
 // Exit 0: every cell PASS/XFAIL/SKIP/FLAKY; 1: an unexpected result; 2: usage or harness
 // error; 130 when interrupted by SIGINT (2 by SIGTERM), after writing a partial report.
+#include <atomic>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
@@ -208,11 +209,17 @@ int run_run(RunOptions o) {
     if (launcher) launcher->kill_all();
   };
   const std::string out_dir = o.out;
+  std::atomic<size_t> retry_boots{0};
   BootOnce boot = [&](const CellSpec& spec, int attempt) {
     if (o.dry_run) return dry_boot(spec);
     RunCellOptions ro;
     ro.log_field = log_field(spec, attempt);
     ro.log_file = out_dir + "/" + ro.log_field;
+    // A retry must really boot: the cache would replay the attempt it is meant to doubt.
+    if (attempt > 1 && cached) {
+      retry_boots.fetch_add(1);
+      return run_cell(*launcher, spec, ro);
+    }
     return run_cell(*boot_with, spec, ro);
   };
   ScheduledRun run = run_cells(todo, boot, printer, so);
@@ -239,7 +246,7 @@ int run_run(RunOptions o) {
     if (n.get<int>() > 0) counts += fmt::format("{}{} {}", counts.empty() ? "" : ", ", n.get<int>(), status);
   std::printf("pvmatrix: %zu/%zu cells%s: %s -> %s/report.json\n", report["cells"].size(), specs.size(),
               complete ? "" : " (partial)", counts.c_str(), o.out.c_str());
-  if (cache) std::printf("pvmatrix: cache: %zu hits, %zu boots\n", cached->hits(), cached->boots());
+  if (cache) std::printf("pvmatrix: cache: %zu hits, %zu boots\n", cached->hits(), cached->boots() + retry_boots.load());
   if (run.interrupted_by == SIGINT) return 130;
   if (run.interrupted_by != 0) return kExitUsage;
   return report["summary"]["unexpected"].get<int>() > 0 ? kExitFailure : kExitOk;
