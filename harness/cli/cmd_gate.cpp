@@ -210,7 +210,8 @@ int run_gate(GateOptions o) {
   }
   // Regressions first again: re-runs may have changed verdicts.
   std::stable_sort(set.cells.begin(), set.cells.end(), [](const CellVerdict& a, const CellVerdict& b) {
-    return (a.verdict == Verdict::Regression) > (b.verdict == Verdict::Regression);
+    auto failing = [](const CellVerdict& v) { return v.verdict == Verdict::Regression || v.verdict == Verdict::BindingLost; };
+    return failing(a) > failing(b);
   });
 
   // Outputs: the head's reports carry the verdicts; verdicts.json and summary.md beside them.
@@ -233,8 +234,9 @@ int run_gate(GateOptions o) {
   std::printf("\ngate: boots: base %ld, head %ld, re-runs %zu, workaround search %zu; cache hits: base %ld, head %ld\n",
               base.boots, head.boots, reruns, workaround_boots, base.hits, head.hits);
   std::printf("gate: %s -> %s/verdicts.json, %s/head/report.html\n",
-              set.has_regression() ? "FAIL (regression)" : "PASS", o.out.c_str(), o.out.c_str());
-  return set.has_regression() ? kExitFailure : kExitOk;
+              !set.fails() ? "PASS" : set.has_regression() ? "FAIL (regression)" : "FAIL (binding lost)", o.out.c_str(),
+              o.out.c_str());
+  return set.fails() ? kExitFailure : kExitOk;
 }
 
 void setup_gate(CLI::App& app, int& exit_code) {
