@@ -17,6 +17,9 @@
 #include <atomic>
 #include <optional>
 #include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
 
 #include "cell.h"
 #include "launcher.h"
@@ -33,6 +36,28 @@ inline constexpr int kCacheFormat = 2;  // 2: launchers pin the guest RTC; keys 
 /// entry point and every PT_LOAD segment (address, sizes, bytes) — debug sections and their
 /// build paths do not count; for anything else, every byte. nullopt with `*err` if unreadable.
 std::optional<std::string> image_digest(const std::string& path, std::string* err);
+
+/// Lowercase hex SHA-256 of every byte of `path`, computed once per process for the same
+/// (path, size, mtime). nullopt with `*err` if unreadable.
+std::optional<std::string> file_digest(const std::string& path, std::string* err);
+
+/// What a boot of `spec` is made of, part by part, as digests: `pvmatrix list --inputs` prints
+/// them and `gate` compares them between two revisions — a cell whose parts differ is one the
+/// change can affect. An absent image reads "missing", an unused part "none".
+struct CellInputs {
+  std::string kernel;      ///< image_digest of the kernel image
+  std::string initrd;      ///< the initramfs (a real kernel's guest agent)
+  std::string rom;         ///< the ROM bytes
+  std::string hypervisor;  ///< the hypervisor binary (family xen)
+  std::string platform;    ///< machine, CPU, memory, extra QEMU args, families, QEMU, icount, hypervisor
+                           ///< command line, timeout, skip reason
+  std::string cmdline;     ///< the kernel command line
+  /// Names of the parts that differ from `other` ("kernel", "rom", "platform", ...), in that order.
+  std::vector<std::string> differences(const CellInputs& other) const;
+};
+CellInputs cell_inputs(const CellSpec& spec);
+void to_json(nlohmann::json& j, const CellInputs& in);
+void from_json(const nlohmann::json& j, CellInputs& in);
 
 /// The cache key of booting `spec` with a launcher named `launcher_name`: a hex SHA-256 over
 /// the kernel image digest, the ROM bytes (or "none"), machine, CPU, memory, extra QEMU

@@ -29,6 +29,7 @@
 #include "run_report.h"
 #include "scheduler.h"
 #include "status_printer.h"
+#include "workarounds.h"
 #include "world.h"
 
 namespace pvm::cli {
@@ -49,6 +50,7 @@ struct RunOptions {
   std::string root, images;
   bool dry_run = false;
   bool cache = false;
+  bool workarounds = false;  ///< search workarounds for every cell that does not work
 };
 
 /// This process's argv, for the report's metadata (Linux: /proc/self/cmdline).
@@ -75,6 +77,25 @@ void install_signal_handlers() {
 std::string log_field(const CellSpec& s, int attempt) {
   std::string name = attempt > 1 ? fmt::format("{}.attempt{}.log", s.config, attempt) : s.config + ".log";
   return "logs/" + s.kernel + "/" + s.hv + "/" + name;
+}
+
+/// The workaround search (harness/workarounds.h) for a cell that does not work (FAIL, CRASH,
+/// HANG, XFAIL): each variant booted in turn and recorded in the cell's `workarounds`. A
+/// reference kernel's masks are cheap and all reported; a real kernel's variants cost a Linux
+/// boot each, so its search stops at the first that works.
+void search_workarounds(const World& world, Launcher& launcher, const CellResult& r, json* cell,
+                        const std::atomic<int>* interrupt) {
+  if (r.status != Status::Fail && r.status != Status::Crash && r.status != Status::Hang && r.status != Status::Xfail)
+    return;
+  const bool real = r.spec.kernel_family == "linux";
+  json tried = json::array();
+  for (const WorkaroundTry& w : workaround_tries(world, r.spec)) {
+    if (interrupt->load() != 0) break;
+    CellResult t = run_cell(launcher, w.spec, {});
+    tried.push_back({{"mask", w.label}, {"status", to_string(t.status)}});
+    if (real && (t.status == Status::Pass || t.status == Status::Xpass || t.status == Status::Flaky)) break;
+  }
+  if (!tried.empty()) (*cell)["workarounds"] = std::move(tried);
 }
 
 json axes_of(const Matrix& m) {
@@ -228,6 +249,9 @@ int run_run(RunOptions o) {
   std::map<std::string, json> fresh;
   for (auto& r : run.results)
     if (r) fresh[r->spec.id()] = json(*r);
+  if (o.workarounds && !o.dry_run && run.interrupted_by == 0)
+    for (auto& r : run.results)
+      if (r) search_workarounds(*world, *boot_with, *r, &fresh[r->spec.id()], &g_interrupt);
   json cells = json::array();
   for (const CellSpec& s : specs) {
     if (auto it = fresh.find(s.id()); it != fresh.end()) cells.push_back(std::move(it->second));
@@ -277,6 +301,9 @@ void setup_run(CLI::App& app, int& exit_code) {
   sub->add_option("--qemu", o->qemu, std::string("QEMU binary (default ") + kDefaultQemu + ")");
   sub->add_option("--connect", o->connect, "libvirt connection URI[,jobs=N] (with --backend libvirt)");
   sub->add_flag("--cache", o->cache, "Answer boots whose inputs are unchanged from the result cache");
+  sub->add_flag("--workarounds", o->workarounds,
+                "For every cell that does not work, boot its workarounds (pv.native masks; a real kernel: the other\n"
+                "dom0 mode, then its descriptor's switches, stopping at the first that works) into `workarounds`");
   sub->add_flag("--dry-run", o->dry_run, "Boot nothing: every cell is SKIP (checks the matrix and the reports)");
   sub->add_option("--root", o->root, "Repository root (default: $PVMATRIX_ROOT, else the source tree)");
   sub->add_option("--images", o->images, "Image directory (default: $PVMATRIX_IMAGES, else build/images)");
