@@ -203,40 +203,20 @@ void from_json(const json& j, CellInputs& in) {
 }
 
 std::optional<std::string> cache_key(const CellSpec& spec, const std::string& launcher_name, std::string* err) {
-  auto kernel = image_digest(spec.kernel_image, err);
-  if (!kernel) return std::nullopt;
-  std::string rom = "none";
-  if (!spec.rom_image.empty()) {
-    auto d = file_digest(spec.rom_image, err);
-    if (!d) return std::nullopt;
-    rom = *d;
-  }
+  // A part that cannot be read cannot be keyed: the caller boots, uncached.
+  for (const std::string* path : {&spec.kernel_image, &spec.rom_image, &spec.hypervisor_image, &spec.initrd})
+    if (!path->empty() && !(path == &spec.kernel_image ? image_digest(*path, err) : file_digest(*path, err)))
+      return std::nullopt;
+  const CellInputs in = cell_inputs(spec);
   std::string text = fmt::format("pvmatrix-boot-cache {}\n", kCacheFormat);
   field(&text, "protocol", std::to_string(kProtocolVersion));
   field(&text, "launcher", launcher_name);
-  field(&text, "kernel", *kernel);
-  field(&text, "rom", rom);
-  field(&text, "machine", spec.machine);
-  field(&text, "cpu", spec.cpu);
-  field(&text, "memory_mib", std::to_string(spec.memory_mib));
-  for (const auto& a : spec.extra_qemu_args) field(&text, "arg", a);
-  field(&text, "cmdline", spec.cmdline);
-  field(&text, "family", spec.family);
-  field(&text, "qemu", spec.qemu);
-  field(&text, "icount_shift", std::to_string(spec.icount_shift));
-  if (!spec.hypervisor_image.empty()) {  // family xen: the hypervisor binary is part of the platform
-    auto d = file_digest(spec.hypervisor_image, err);
-    if (!d) return std::nullopt;
-    field(&text, "hypervisor", *d);
-    field(&text, "hypervisor_cmdline", spec.hypervisor_cmdline);
-  }
-  if (!spec.initrd.empty()) {  // a real kernel: its initramfs (the guest agent) is part of the guest
-    auto d = file_digest(spec.initrd, err);
-    if (!d) return std::nullopt;
-    field(&text, "kernel_family", spec.kernel_family);
-    field(&text, "initrd", *d);
-  }
-  field(&text, "timeout_ms", std::to_string(static_cast<long long>(spec.timeout_s * 1000.0 + 0.5)));
+  field(&text, "kernel", in.kernel);
+  field(&text, "initrd", in.initrd);
+  field(&text, "rom", in.rom);
+  field(&text, "hypervisor", in.hypervisor);
+  field(&text, "platform", in.platform);
+  field(&text, "cmdline", in.cmdline);
   return sha256_hex(text);
 }
 

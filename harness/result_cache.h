@@ -30,7 +30,7 @@ namespace pvm {
 /// kCacheFormat, when an old boot must not answer for a new one.
 inline constexpr int kProtocolVersion = 1;
 /// Version of the cache entry format.
-inline constexpr int kCacheFormat = 2;  // 2: launchers pin the guest RTC; keys cover the xen family
+inline constexpr int kCacheFormat = 3;  // 3: the key is made of CellInputs (what `gate` compares)
 
 /// Lowercase hex SHA-256 of what the boot loader takes from a kernel image: for an ELF, the
 /// entry point and every PT_LOAD segment (address, sizes, bytes) — debug sections and their
@@ -60,9 +60,9 @@ void to_json(nlohmann::json& j, const CellInputs& in);
 void from_json(const nlohmann::json& j, CellInputs& in);
 
 /// The cache key of booting `spec` with a launcher named `launcher_name`: a hex SHA-256 over
-/// the kernel image digest, the ROM bytes (or "none"), machine, CPU, memory, extra QEMU
-/// arguments, command line, timeout, protocol version and launcher name. Cell names are not
-/// part of it. nullopt with `*err` when an image cannot be read (the caller boots, uncached).
+/// its CellInputs (kernel, initramfs, ROM, hypervisor, platform, command line), the protocol
+/// version and the launcher name. Cell names are not part of it. nullopt with `*err` when an
+/// image cannot be read (the caller boots, uncached).
 std::optional<std::string> cache_key(const CellSpec& spec, const std::string& launcher_name, std::string* err);
 
 /// The directory: $PVMATRIX_CACHE, else $XDG_CACHE_HOME/pvmatrix, else ~/.cache/pvmatrix.
