@@ -153,6 +153,21 @@ void wallclock_probe(Stage& s) {
   d.add("%s: %llu s since the epoch (%s)%s",
         !rom ? "CMOS RTC" : xen::active() ? "Xen shared_info wall clock" : "GetWallclockTime(70)",
         static_cast<unsigned long long>(seconds), date, ok ? "" : ": not between 2020 and 2100");
+  if (ok && rom && !xen::active()) {
+    // The ROM promises the CMOS RTC's time: read the RTC natively and compare (the RTC ticks in
+    // whole seconds; allow one tick between the two reads).
+    uint64_t cmos = pv::native_ops().timer.wallclock_ns() / 1000000000ull;
+    uint64_t diff = cmos > seconds ? cmos - seconds : seconds - cmos;
+    if (diff > 1) {
+      char cmos_date[16];
+      clock::civil_date(cmos, cmos_date, sizeof cmos_date);
+      d.add(": the CMOS RTC says %llu (%s), %llu s apart", static_cast<unsigned long long>(cmos), cmos_date,
+            static_cast<unsigned long long>(diff));
+      ok = false;
+    } else {
+      d.add(", as the CMOS RTC");
+    }
+  }
   s.report("time.wallclock", ok, d.c_str(), rom ? pvrom::kCallGetWallclockTime : kNoCall);
 }
 
