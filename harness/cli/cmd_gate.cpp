@@ -145,7 +145,9 @@ bool load_world(const GateOptions& o, Side* side, std::string* err) {
   side->world_matrix = path;
   std::string output;
   int rc = side_command(o, *side, {"list", path, "--inputs"}, std::string(side->name) + ".world-list", &output);
-  json doc = rc == 0 ? json::parse(output, nullptr, false) : json();
+  // stdout and stderr come together: the JSON document starts at its first brace.
+  const size_t brace = output.find('{');
+  json doc = rc == 0 && brace != std::string::npos ? json::parse(output.substr(brace), nullptr, false) : json();
   if (rc != 0 || !doc.is_object() || !doc.contains("cells")) {
     *err = fmt::format("{}: {} list {} --inputs exited {}:\n{}", side->name, side->harness, path, rc, tail_lines(output, 15));
     return false;
