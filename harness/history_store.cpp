@@ -127,6 +127,7 @@ std::unique_ptr<HistoryStore> HistoryStore::open(const std::string& location, bo
     std::error_code ec;
     if (!create && !fs::exists(path, ec))
       return *err = fmt::format("history store {}: no such file (a run records one; see --history)", path), nullptr;
+    if (create && fs::path(path).has_parent_path()) fs::create_directories(fs::path(path).parent_path(), ec);
     db = open_sqlite(path, create, err);
     if (!db) return *err = fmt::format("history store {}: {}", path, *err), nullptr;
   }

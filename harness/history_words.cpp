@@ -85,7 +85,9 @@ HistoryWords history_words(const std::vector<HistoryEntry>& timeline, int window
   } else if (w.failing_for > 0 && !w.last_pass_run) {
     w.kind = HistoryKind::NeverPassed;
     w.first_failed_run = d.front()->run;
-    w.text = fmt::format("never passed (failed in all {} since run {})", runs_word(w.failing_for), d.front()->run);
+    w.text = w.failing_for == 1 ? fmt::format("never passed (failed in run {}, its first)", d.front()->run)
+                                : fmt::format("never passed (failed in all {} since run {})", runs_word(w.failing_for),
+                                              d.front()->run);
   } else if (w.failing_for == 1) {
     w.kind = HistoryKind::Regressed;
     w.text = fmt::format("first failed in run {} (last passed in run {})", *w.first_failed_run, *w.last_pass_run);

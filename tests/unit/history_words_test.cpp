@@ -77,6 +77,10 @@ TEST(HistoryWords, NeverPassed) {
   EXPECT_EQ(w.text, "never passed (failed in all 3 runs since run 7)");
 }
 
+TEST(HistoryWords, NeverPassedInItsOnlyRun) {
+  EXPECT_EQ(history_words(timeline("HANG", 4)).text, "never passed (failed in run 4, its first)");
+}
+
 TEST(HistoryWords, FixedSinceTheFirstPassAfterTheFailures) {
   HistoryWords w = history_words(timeline("PASS FAIL FAIL PASS PASS"));
   EXPECT_EQ(w.kind, HistoryKind::Fixed);
