@@ -24,6 +24,7 @@
 #include "predict.h"
 #include "qemu_launcher.h"
 #include "result_cache.h"
+#include "run_history.h"
 #include "run_cell.h"
 #include "run_report.h"
 #include "scheduler.h"
@@ -48,6 +49,7 @@ struct RunOptions {
   std::string root, images;
   bool dry_run = false;
   bool cache = false;
+  std::string history;          ///< history store ("" = default_history_location(out), "none")
 };
 
 /// This process's argv, for the report's metadata (Linux: /proc/self/cmdline).
@@ -142,6 +144,9 @@ int run_run(RunOptions o) {
   std::vector<CellSpec> specs;
   if (!make_cell_specs(m, *world, &specs, &err)) return fail(err);
   if (o.out.empty()) o.out = o.resume.empty() ? "out/" + m.name : o.resume;
+  // The history store is opened before anything boots: one of a newer schema stops the run here.
+  RunHistory history(o.dry_run ? "none" : o.history.empty() ? default_history_location(o.out) : o.history);
+  if (!history.check(&err)) return fail(err);
 
   // Cells already done: --resume keeps them, --from-cells provides them all.
   std::map<std::string, json> kept;
@@ -231,6 +236,9 @@ int run_run(RunOptions o) {
   finish_run_meta(&meta);
   if (!o.resume.empty()) meta["resumed_from"] = o.resume + "/report.json";
   json report = make_report(std::move(meta), axes_of(m), std::move(cells), complete);
+  bool history_ok = true;
+  if (run.interrupted_by == 0) history_ok = history.record(&report);  // cells gain their history words
+  else history.skip("interrupted: import the report after --resume completes it");
   if (!write_reports(report, o.out, default_report_writers(), &err)) return fail(err);
 
   // One line of counts, then the exit status.
@@ -241,7 +249,7 @@ int run_run(RunOptions o) {
               complete ? "" : " (partial)", counts.c_str(), o.out.c_str());
   if (cache) std::printf("pvmatrix: cache: %zu hits, %zu boots\n", cached->hits(), cached->boots());
   if (run.interrupted_by == SIGINT) return 130;
-  if (run.interrupted_by != 0) return kExitUsage;
+  if (run.interrupted_by != 0 || !history_ok) return kExitUsage;
   return report["summary"]["unexpected"].get<int>() > 0 ? kExitFailure : kExitOk;
 }
 
@@ -270,6 +278,9 @@ void setup_run(CLI::App& app, int& exit_code) {
   sub->add_option("--qemu", o->qemu, std::string("QEMU binary (default ") + kDefaultQemu + ")");
   sub->add_option("--connect", o->connect, "libvirt connection URI[,jobs=N] (with --backend libvirt)");
   sub->add_flag("--cache", o->cache, "Answer boots whose inputs are unchanged from the result cache");
+  sub->add_option("--history", o->history,
+                  "History store: an SQLite file, a postgresql:// URI, or none (default: $PVMATRIX_HISTORY, else "
+                  "history.sqlite beside OUT)");
   sub->add_flag("--dry-run", o->dry_run, "Boot nothing: every cell is SKIP (checks the matrix and the reports)");
   sub->add_option("--root", o->root, "Repository root (default: $PVMATRIX_ROOT, else the source tree)");
   sub->add_option("--images", o->images, "Image directory (default: $PVMATRIX_IMAGES, else build/images)");
