@@ -1,7 +1,11 @@
 #include "history_store.h"
 
 #include <cstdlib>
+#include <algorithm>
 #include <filesystem>
+#include <tuple>
+#include <set>
+#include <unordered_map>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -14,7 +18,8 @@ namespace {
 using nlohmann::json;
 namespace fs = std::filesystem;
 
-/// One forward step of the schema. `{id}` is the dialect's auto-numbered key column.
+/// One forward step of the schema. `{id}` is the dialect's auto-numbered key column,
+/// `{clustered}` SQLite's WITHOUT ROWID (PostgreSQL: nothing).
 struct Migration {
   int version;
   std::vector<const char*> statements;
@@ -59,7 +64,7 @@ const std::vector<Migration>& migrations() {
            " expected_reason TEXT,"
            " duration_ms BIGINT,"
            " attempts INTEGER,"
-           " PRIMARY KEY (run_id, cell))",
+           " PRIMARY KEY (run_id, cell)){clustered}",
            "CREATE INDEX results_by_cell ON results (cell, run_id)",
        }},
   };
@@ -70,7 +75,7 @@ constexpr const char* kResultColumns =
     "run_id, cell, kernel, hv, config, status, stage, binding, probe, probe_detail, reason, expected_reason, "
     "duration_ms, attempts";
 constexpr size_t kResultColumnCount = 14;
-constexpr size_t kRowsPerInsert = 50;  // 700 parameters a statement: well under both databases' limits
+constexpr size_t kRowsPerInsert = 200;  // 2,800 parameters a statement: well under both databases' limits
 
 std::string replace_all(std::string s, const std::string& from, const std::string& to) {
   for (size_t at = s.find(from); at != std::string::npos; at = s.find(from, at + to.size())) s.replace(at, from.size(), to);
@@ -169,12 +174,14 @@ bool HistoryStore::migrate(std::string* err, HistoryOpenError* why) {
     return fail(fmt::format("schema version {} is newer than this pvmatrix's (version {}): upgrade pvmatrix; nothing was written",
                             version_, kHistorySchemaVersion));
   }
-  const std::string id_column =
-      std::string(db_->dialect()) == "postgresql" ? "BIGSERIAL PRIMARY KEY" : "INTEGER PRIMARY KEY";
+  const bool pg = std::string(db_->dialect()) == "postgresql";
+  const std::string id_column = pg ? "BIGSERIAL PRIMARY KEY" : "INTEGER PRIMARY KEY";
+  // SQLite: a run's results stored together, in key order (a run's timeline reads are range scans).
+  const std::string clustered = pg ? "" : " WITHOUT ROWID";
   for (const Migration& m : migrations()) {
     if (m.version <= version_) continue;
     for (const char* statement : m.statements)
-      if (!db_->exec(replace_all(statement, "{id}", id_column), {}, nullptr, err))
+      if (!db_->exec(replace_all(replace_all(statement, "{id}", id_column), "{clustered}", clustered), {}, nullptr, err))
         return fail(fmt::format("migration to version {}: {}", m.version, *err));
     if (!db_->exec("INSERT INTO pvmatrix_schema (version) VALUES (?)", {std::to_string(m.version)}, nullptr, err))
       return fail(*err);
@@ -269,12 +276,13 @@ bool HistoryStore::record(const json& report, const std::string& source, int64_t
     if (!c.is_object() || !c.contains("id") || !c["id"].is_string() || !c.contains("status") || !c["status"].is_string())
       return fail(fmt::format("cells[{}]: not a cell object (no string \"id\" and \"status\")", i));
     SqlValue probe, detail;
-    for (const json& p : c.value("probes", json::array()))
-      if (p.is_object() && p.value("status", "") == "fail") {
-        probe = text_or_null(p, "id");
-        detail = text_or_null(p, "detail");
-        break;
-      }
+    if (auto probes = c.find("probes"); probes != c.end() && probes->is_array())  // no copy: 2,000 cells a run
+      for (const json& p : *probes)
+        if (p.is_object() && p.value("status", "") == "fail") {
+          probe = text_or_null(p, "id");
+          detail = text_or_null(p, "detail");
+          break;
+        }
     SqlValue binding;
     if (c.contains("binding") && c["binding"].is_object() && !c["binding"].empty()) binding = c["binding"].dump();
     SqlValue attempts;
@@ -324,7 +332,12 @@ bool HistoryStore::runs(const std::string& matrix, size_t limit, std::vector<His
 }
 
 bool HistoryStore::timelines(const std::string& matrix, int64_t up_to,
-                             std::map<std::string, std::vector<HistoryEntry>>* out, std::string* err) {
+                             std::map<std::string, std::vector<HistoryEntry>>* out, std::string* err,
+                             std::set<std::string>* cut, size_t depth) {
+  // The matrix's runs in order (a few hundred rows), then the results of the last `depth` of
+  // them, unsorted: the database neither joins nor sorts, and a run costs O(depth x cells)
+  // however long the history. Cells that did not work in any of those runs get their whole
+  // history (their failing streak, "never passed"), a few cells at a time.
   int64_t until_ms = INT64_MAX;
   std::vector<SqlRow> rows;
   if (up_to > 0) {
@@ -333,31 +346,118 @@ bool HistoryStore::timelines(const std::string& matrix, int64_t up_to,
     until_ms = number(rows[0][0]);
     rows.clear();
   }
-  if (!db_->exec("SELECT res.cell, res.run_id, res.status, runs.revision, runs.started_at FROM results res"
-                 " JOIN runs ON runs.id = res.run_id"
-                 " WHERE runs.matrix = ? AND runs.started_at_ms <= ?"
-                 " ORDER BY runs.started_at_ms, runs.id",
-                 {matrix, std::to_string(until_ms)}, &rows, err))
+  const std::string until = std::to_string(until_ms);
+  if (!db_->exec("SELECT id FROM runs WHERE matrix = ? AND started_at_ms <= ? ORDER BY started_at_ms, id",
+                 {matrix, until}, &rows, err))
     return false;
-  for (const SqlRow& r : rows)
-    (*out)[str(r[0])].push_back(HistoryEntry{number(r[1]), str(r[2]), str(r[3]), str(r[4])});
+  std::unordered_map<int64_t, size_t> ordinal;
+  for (const SqlRow& r : rows) ordinal.emplace(number(r[0]), ordinal.size());
+  const size_t first_recent = depth > 0 && rows.size() > depth ? rows.size() - depth : 0;
+  std::string recent;  // "12, 13, ..." (numbers from the store itself)
+  for (size_t i = first_recent; i < rows.size(); ++i) recent += (recent.empty() ? "" : ", ") + str(rows[i][0]);
+  const int64_t oldest_recent = rows.empty() ? 0 : number(rows[first_recent][0]);
+  rows.clear();
+  if (recent.empty()) return true;
+
+  using Entries = std::vector<std::pair<size_t, HistoryEntry>>;
+  std::unordered_map<std::string, Entries> by_cell;
+  auto on_row = [&](const SqlRow& r) {
+    int64_t run = number(r[1]);
+    auto it = ordinal.find(run);
+    if (it == ordinal.end() || !r[0]) return;  // a run recorded meanwhile
+    auto cell = by_cell.find(*r[0]);
+    if (cell == by_cell.end()) cell = by_cell.emplace(*r[0], Entries{}).first;
+    HistoryEntry e;
+    e.run = run;
+    e.status = str(r[2]);
+    cell->second.emplace_back(it->second, std::move(e));
+  };
+  if (!db_->each_row("SELECT cell, run_id, status FROM results WHERE run_id IN (" + recent + ")", {}, on_row, err))
+    return false;
+
+  if (first_recent > 0) {
+    std::vector<std::string> whole;  // never worked in the recent runs: read everything
+    for (auto& [cell, entries] : by_cell) {
+      bool worked = false, in_oldest = false;
+      for (const auto& [n, e] : entries) {
+        worked = worked || e.status == "PASS" || e.status == "XPASS" || e.status == "FLAKY";
+        in_oldest = in_oldest || e.run == oldest_recent;
+      }
+      if (!worked) whole.push_back(cell);
+      else if (cut && in_oldest) cut->insert(cell);  // older results exist and were not read
+    }
+    constexpr size_t kCellsPerQuery = 100;
+    for (size_t i = 0; i < whole.size(); i += kCellsPerQuery) {
+      std::vector<SqlValue> params;
+      std::string marks;
+      for (size_t j = i; j < std::min(whole.size(), i + kCellsPerQuery); ++j) {
+        params.push_back(whole[j]);
+        marks += marks.empty() ? "?" : ", ?";
+        by_cell[whole[j]].clear();
+      }
+      params.push_back(matrix);
+      params.push_back(until);
+      if (!db_->each_row("SELECT cell, run_id, status FROM results WHERE cell IN (" + marks +
+                             ") AND run_id IN (SELECT id FROM runs WHERE matrix = ? AND started_at_ms <= ?)",
+                         params, on_row, err))
+        return false;
+    }
+  }
+  for (auto& [cell, entries] : by_cell) {
+    std::sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    auto& timeline = (*out)[cell];
+    timeline.reserve(entries.size());
+    for (auto& [n, e] : entries) timeline.push_back(std::move(e));
+  }
   return true;
 }
 
-bool HistoryStore::results(const std::string& matrix, std::vector<HistoryResult>* out, std::string* err) {
-  std::vector<SqlRow> rows;
-  std::vector<SqlValue> params;
-  if (!matrix.empty()) params.push_back(matrix);
-  if (!db_->exec("SELECT res.cell, res.kernel, res.hv, res.config, runs.matrix, res.run_id, res.status, runs.revision,"
-                 " runs.started_at, res.stage, res.reason FROM results res JOIN runs ON runs.id = res.run_id" +
-                     std::string(matrix.empty() ? "" : " WHERE runs.matrix = ?") +
-                     " ORDER BY runs.started_at_ms, runs.id",
-                 params, &rows, err))
-    return false;
-  out->reserve(rows.size());
-  for (const SqlRow& r : rows)
-    out->push_back(HistoryResult{str(r[0]), str(r[1]), str(r[2]), str(r[3]), str(r[4]),
-                                 HistoryEntry{number(r[5]), str(r[6]), str(r[7]), str(r[8])}, str(r[9]), str(r[10])});
+bool HistoryStore::cells(std::vector<std::string>* out, std::string* err) {
+  // Answered from the (cell, run_id) index alone.
+  return db_->each_row("SELECT DISTINCT cell FROM results", {}, [out](const SqlRow& r) { out->push_back(str(r[0])); }, err);
+}
+
+bool HistoryStore::results(const std::string& matrix, std::vector<HistoryResult>* out, std::string* err,
+                           const std::vector<std::string>* only_cells, size_t last_runs) {
+  std::string where = matrix.empty() ? " WHERE 1 = 1" : " WHERE runs.matrix = ?";
+  if (last_runs > 0) {
+    std::vector<HistoryRun> recent;
+    if (!runs(matrix, last_runs, &recent, err)) return false;
+    std::string ids;
+    for (const HistoryRun& r : recent) ids += (ids.empty() ? "" : ", ") + std::to_string(r.id);
+    if (ids.empty()) return true;
+    where += " AND res.run_id IN (" + ids + ")";
+  }
+  std::vector<std::pair<int64_t, HistoryResult>> found;  // (started_at_ms, result)
+  auto on_row = [&](const SqlRow& r) {
+    found.emplace_back(number(r[11]), HistoryResult{str(r[0]), str(r[1]), str(r[2]), str(r[3]), str(r[4]),
+                                                    HistoryEntry{number(r[5]), str(r[6]), str(r[7]), str(r[8])},
+                                                    str(r[9]), str(r[10])});
+  };
+  const std::string select =
+      "SELECT res.cell, res.kernel, res.hv, res.config, runs.matrix, res.run_id, res.status, runs.revision,"
+      " runs.started_at, res.stage, res.reason, runs.started_at_ms FROM results res JOIN runs ON runs.id = res.run_id";
+  std::vector<SqlValue> base;
+  if (!matrix.empty()) base.push_back(matrix);
+  if (!only_cells) {
+    if (!db_->each_row(select + where, base, on_row, err)) return false;
+  } else {
+    constexpr size_t kCellsPerQuery = 100;
+    for (size_t i = 0; i < only_cells->size(); i += kCellsPerQuery) {
+      std::vector<SqlValue> params = base;
+      std::string marks;
+      for (size_t j = i; j < std::min(only_cells->size(), i + kCellsPerQuery); ++j) {
+        params.push_back((*only_cells)[j]);
+        marks += marks.empty() ? "?" : ", ?";
+      }
+      if (!db_->each_row(select + where + " AND res.cell IN (" + marks + ")", params, on_row, err)) return false;
+    }
+  }
+  std::stable_sort(found.begin(), found.end(), [](const auto& a, const auto& b) {
+    return std::tie(a.first, a.second.entry.run) < std::tie(b.first, b.second.entry.run);
+  });
+  out->reserve(out->size() + found.size());
+  for (auto& [ms, r] : found) out->push_back(std::move(r));
   return true;
 }
 
@@ -366,7 +466,10 @@ bool HistoryStore::baseline(const std::string& matrix, const std::string& revisi
   const std::string exclude = exclude_meta ? run_key(*exclude_meta) : "";
   std::vector<SqlRow> rows;
   std::vector<SqlValue> params = {matrix, exclude};
-  std::string sql = "SELECT id, revision, started_at_ms FROM runs WHERE matrix = ? AND complete = 1 AND run_key <> ?";
+  // A dirty work tree is not a revision: its runs are never a baseline.
+  std::string sql =
+      "SELECT id, revision, started_at_ms FROM runs WHERE matrix = ? AND complete = 1 AND run_key <> ?"
+      " AND (dirty IS NULL OR dirty = 0)";
   if (!revision.empty()) {
     // A revision may be abbreviated: a prefix of the full one.
     sql += " AND revision LIKE ?";
@@ -387,6 +490,7 @@ bool HistoryStore::baseline(const std::string& matrix, const std::string& revisi
                  " res.probe_detail, res.reason, res.expected_reason, res.run_id FROM results res"
                  " JOIN runs ON runs.id = res.run_id"
                  " WHERE runs.matrix = ? AND runs.complete = 1 AND runs.run_key <> ? AND runs.started_at_ms <= ?"
+                 " AND (runs.dirty IS NULL OR runs.dirty = 0)"
                  " AND (runs.revision = ? OR (runs.revision IS NULL AND CAST(? AS TEXT) IS NULL))"
                  " ORDER BY runs.started_at_ms, runs.id",
                  {matrix, exclude, until, rev, rev}, &rows, err))
@@ -418,6 +522,18 @@ bool HistoryStore::baseline(const std::string& matrix, const std::string& revisi
   return true;
 }
 
+bool history_baseline_for(const std::string& location, const json& head, const std::string& revision, json* base,
+                          std::string* label, std::string* err) {
+  HistoryOpenError why;
+  auto store = HistoryStore::open(location, /*create=*/false, err, &why);
+  if (!store) return false;
+  const json meta = head.value("meta", json::object());
+  const json matrix = meta.value("matrix", json::object());
+  const std::string name = matrix.is_object() ? matrix.value("name", "") : "";
+  if (name.empty()) return *err = "meta.matrix.name is missing: which matrix's history?", false;
+  return store->baseline(name, revision, &meta, base, label, err);
+}
+
 std::string default_history_location(const std::string& out_dir) {
   if (const char* env = std::getenv("PVMATRIX_HISTORY"); env && *env) return env;
   std::string out = out_dir;
@@ -427,11 +543,12 @@ std::string default_history_location(const std::string& out_dir) {
 }
 
 void annotate_history(json* report, const std::map<std::string, std::vector<HistoryEntry>>& timelines,
-                      const std::string& store_display, int64_t run_id) {
+                      const std::set<std::string>& cut, const std::string& store_display, int64_t run_id) {
   for (json& cell : (*report)["cells"]) {
-    auto it = timelines.find(cell.value("id", ""));
+    const std::string id = cell.value("id", "");
+    auto it = timelines.find(id);
     if (it == timelines.end()) continue;
-    cell["history"] = history_words(it->second);
+    cell["history"] = history_words(it->second, kHistoryWindow, cut.count(id) > 0);
   }
   (*report)["meta"]["history"] = {{"store", store_display}, {"run", run_id}, {"recorded", true},
                                   {"error", nullptr},       {"window", kHistoryWindow}};

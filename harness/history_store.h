@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,10 @@
 #include "sql_connection.h"
 
 namespace pvm {
+
+/// Runs read for a run's history words: the window. Older results are read only for the
+/// cells that need them (see HistoryStore::timelines), so recording costs the same in a year.
+inline constexpr size_t kHistoryDepth = kHistoryWindow;
 
 /// The schema version this pvmatrix writes and reads.
 inline constexpr int kHistorySchemaVersion = 1;
@@ -69,15 +74,22 @@ class HistoryStore {
   bool runs(const std::string& matrix, size_t limit, std::vector<HistoryRun>* out, std::string* err);
 
   /// The timeline of every cell of `matrix`, oldest first, up to and including run `up_to`
-  /// (0 = every run): cell id -> entries.
+  /// (0 = every run): cell id -> entries (no revision). Only the last `depth` runs (0 = all),
+  /// except for a cell that worked in none of them: its whole timeline. `cut` (may be null)
+  /// receives the cells whose older results were not read.
   bool timelines(const std::string& matrix, int64_t up_to, std::map<std::string, std::vector<HistoryEntry>>* out,
-                 std::string* err);
+                 std::string* err, std::set<std::string>* cut = nullptr, size_t depth = kHistoryDepth);
 
-  /// Every result of every cell, oldest first (`matrix` "" = every matrix), for the CLI's
-  /// per-cell timeline; the caller filters by pattern.
-  bool results(const std::string& matrix, std::vector<HistoryResult>* out, std::string* err);
+  /// Every cell id with a result (any matrix), from the index alone.
+  bool cells(std::vector<std::string>* out, std::string* err);
 
-  /// A baseline report.json from the store: the last complete run of `matrix` (on `revision`,
+  /// Results, oldest first (`matrix` "" = every matrix), with their runs' revision and time:
+  /// only of `only_cells` when given, only of the newest `last_runs` runs when > 0.
+  bool results(const std::string& matrix, std::vector<HistoryResult>* out, std::string* err,
+               const std::vector<std::string>* only_cells = nullptr, size_t last_runs = 0);
+
+  /// A baseline report.json from the store: the last complete run of `matrix` from a clean work
+  /// tree (on `revision`,
   /// when not ""; never the run whose meta is `exclude_meta`), its cells completed by the other
   /// complete runs of the same matrix and revision (shards), latest result per cell. False with
   /// `*err` when there is none. `*label` says which runs ("history: run 41 (rev abc1234)").
@@ -103,13 +115,19 @@ class HistoryStore {
 /// and out/smoke share out/history.sqlite).
 std::string default_history_location(const std::string& out_dir);
 
+/// The baseline of report `head` from the store at `location` (which must exist): the last
+/// complete, clean run of head's matrix on `revision` ("" = any), never head itself (see
+/// HistoryStore::baseline). `pvmatrix diff` and `gate` with `--baseline history`.
+bool history_baseline_for(const std::string& location, const nlohmann::json& head, const std::string& revision,
+                          nlohmann::json* base, std::string* label, std::string* err);
+
 /// The identity of a run: a digest of its report's `meta` without `history`.
 std::string run_key(const nlohmann::json& meta);
 
 /// Puts history words on each cell of `report` (`cell.history`) from `timelines` (which
 /// include this run), and `meta.history` = {store, run, recorded: true, error: null, window}.
 void annotate_history(nlohmann::json* report, const std::map<std::string, std::vector<HistoryEntry>>& timelines,
-                      const std::string& store_display, int64_t run_id);
+                      const std::set<std::string>& cut, const std::string& store_display, int64_t run_id);
 
 /// `meta.history` for a run whose history could not be written: {store, run: null,
 /// recorded: false, error}.

@@ -34,7 +34,7 @@ const char* to_string(HistoryKind k) {
   return "no_result";
 }
 
-HistoryWords history_words(const std::vector<HistoryEntry>& timeline, int window_size) {
+HistoryWords history_words(const std::vector<HistoryEntry>& timeline, int window_size, bool older_unread) {
   HistoryWords w;
   window_size = std::max(window_size, 2);
   size_t strip_from = timeline.size() > static_cast<size_t>(window_size) ? timeline.size() - window_size : 0;
@@ -101,7 +101,8 @@ HistoryWords history_words(const std::vector<HistoryEntry>& timeline, int window
     w.text = fmt::format("fixed since run {} (last failed in run {})", *w.fixed_since_run, d[n - w.passing_for - 1]->run);
   } else {
     w.kind = HistoryKind::Passing;
-    w.text = fmt::format("passing for {}", runs_word(w.passing_for));
+    const bool more = older_unread && w.passing_for == w.runs;
+    w.text = more ? fmt::format("passing for {}+ runs", w.passing_for) : fmt::format("passing for {}", runs_word(w.passing_for));
   }
   if (decides(latest.status) == Decides::Nothing)
     w.text = fmt::format("{} in run {} (not counted); {}", latest.status, latest.run, w.text);
@@ -110,17 +111,14 @@ HistoryWords history_words(const std::vector<HistoryEntry>& timeline, int window
 
 void to_json(nlohmann::json& j, const HistoryWords& w) {
   using nlohmann::json;
-  auto opt = [](const std::optional<int64_t>& v) { return v ? json(*v) : json(nullptr); };
   json strip = json::array();
-  for (const HistoryEntry& e : w.strip)
-    strip.push_back({{"run", e.run}, {"status", e.status}, {"revision", e.revision.empty() ? json(nullptr) : json(e.revision)}});
+  for (const HistoryEntry& e : w.strip) {
+    if (e.revision.empty()) strip.push_back({{"run", e.run}, {"status", e.status}});
+    else strip.push_back({{"run", e.run}, {"status", e.status}, {"revision", e.revision}});
+  }
   j = json{{"kind", to_string(w.kind)},
            {"text", w.text},
            {"run", w.run},
-           {"status", w.status},
-           {"first_failed_run", opt(w.first_failed_run)},
-           {"last_pass_run", opt(w.last_pass_run)},
-           {"fixed_since_run", opt(w.fixed_since_run)},
            {"failing_for", w.failing_for},
            {"passing_for", w.passing_for},
            {"runs", w.runs},
@@ -130,6 +128,10 @@ void to_json(nlohmann::json& j, const HistoryWords& w) {
            {"flaky", w.flaky},
            {"rate", std::round(w.rate * 1000) / 1000},
            {"strip", std::move(strip)}};
+  // Run numbers only where they mean something (2,000 cells: the report stays small).
+  if (w.first_failed_run) j["first_failed_run"] = *w.first_failed_run;
+  if (w.last_pass_run) j["last_pass_run"] = *w.last_pass_run;
+  if (w.fixed_since_run) j["fixed_since_run"] = *w.fixed_since_run;
 }
 
 }  // namespace pvm

@@ -67,11 +67,14 @@ struct HistoryWords {
 };
 
 /// The words for the latest entry of `timeline` (oldest first, one entry per run).
-HistoryWords history_words(const std::vector<HistoryEntry>& timeline, int window_size = kHistoryWindow);
+/// `older_unread`: the timeline starts after the cell's first result (the store read only the
+/// recent runs): a passing streak that spans it reads "passing for K+ runs".
+HistoryWords history_words(const std::vector<HistoryEntry>& timeline, int window_size = kHistoryWindow,
+                           bool older_unread = false);
 
-/// {"kind", "text", "run", "status", "first_failed_run", "last_pass_run", "fixed_since_run",
-///  "failing_for", "passing_for", "runs", "window", "failures_in_window", "flips", "flaky",
-///  "rate", "strip": [{"run", "status", "revision"}]}; absent numbers are null.
+/// {"kind", "text", "run", "failing_for", "passing_for", "runs", "window", "failures_in_window",
+///  "flips", "flaky", "rate", "strip": [{"run", "status"[, "revision"]}], and when they apply
+///  "first_failed_run", "last_pass_run", "fixed_since_run"}.
 void to_json(nlohmann::json& j, const HistoryWords& w);
 
 }  // namespace pvm

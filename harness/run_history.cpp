@@ -44,8 +44,9 @@ bool RunHistory::record(json* report) {
   if (!store_->record(*report, "run", &run, &already, &err)) return failed(shown_ + ": " + err);
   std::map<std::string, std::vector<HistoryEntry>> timelines;
   const std::string matrix = (*report)["meta"]["matrix"].value("name", "unknown");
-  if (!store_->timelines(matrix, run, &timelines, &err)) return failed(shown_ + ": " + err);
-  annotate_history(report, timelines, shown_, run);
+  std::set<std::string> cut;
+  if (!store_->timelines(matrix, run, &timelines, &err, &cut)) return failed(shown_ + ": " + err);
+  annotate_history(report, timelines, cut, shown_, run);
   std::printf("pvmatrix: history: run %lld recorded in %s\n", static_cast<long long>(run), shown_.c_str());
   return true;
 }

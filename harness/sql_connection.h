@@ -4,6 +4,7 @@
 // text or NULL; the database converts it to the column's type.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -24,6 +25,10 @@ class SqlConnection {
   /// database's own message).
   virtual bool exec(const std::string& sql, const std::vector<SqlValue>& params, std::vector<SqlRow>* rows,
                     std::string* err) = 0;
+  /// Runs one query and hands each row to `on_row` (the same SqlRow object, refilled: a
+  /// history's tens of thousands of rows cost no allocation each). False with `*err`.
+  virtual bool each_row(const std::string& sql, const std::vector<SqlValue>& params,
+                        const std::function<void(const SqlRow&)>& on_row, std::string* err) = 0;
   /// Starts a transaction that excludes every other writer until commit/rollback (SQLite:
   /// BEGIN IMMEDIATE; PostgreSQL: a transaction-scoped advisory lock).
   virtual bool begin_write(std::string* err) = 0;

@@ -28,6 +28,11 @@ class PostgresConnection final : public SqlConnection {
 
   bool exec(const std::string& sql, const std::vector<SqlValue>& params, std::vector<SqlRow>* rows,
             std::string* err) override {
+    return each_row(sql, params, [rows](const SqlRow& row) { if (rows) rows->push_back(row); }, err);
+  }
+
+  bool each_row(const std::string& sql, const std::vector<SqlValue>& params,
+                const std::function<void(const SqlRow&)>& on_row, std::string* err) override {
     try {
       std::vector<const char*> values;
       values.reserve(params.size());
@@ -39,12 +44,16 @@ class PostgresConnection final : public SqlConnection {
         pqxx::nontransaction tx(*conn_);
         r = tx.exec_params(numbered(sql), pqxx::prepare::make_dynamic_params(values));
       }
-      if (rows) {
-        for (const auto& row : r) {
-          SqlRow out;
-          for (const auto& field : row) out.emplace_back(field.is_null() ? SqlValue() : SqlValue(field.c_str()));
-          rows->push_back(std::move(out));
+      SqlRow out;
+      for (const auto& row : r) {
+        out.resize(row.size());
+        size_t c = 0;
+        for (const auto& field : row) {
+          if (field.is_null()) out[c].reset();
+          else out[c] = std::string(field.c_str(), field.size());
+          ++c;
         }
+        on_row(out);
       }
       return true;
     } catch (const std::exception& e) {

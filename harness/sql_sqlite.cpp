@@ -22,6 +22,11 @@ class SqliteConnection final : public SqlConnection {
 
   bool exec(const std::string& sql, const std::vector<SqlValue>& params, std::vector<SqlRow>* rows,
             std::string* err) override {
+    return each_row(sql, params, [rows](const SqlRow& row) { if (rows) rows->push_back(row); }, err);
+  }
+
+  bool each_row(const std::string& sql, const std::vector<SqlValue>& params,
+                const std::function<void(const SqlRow&)>& on_row, std::string* err) override {
     sqlite3_stmt* stmt = prepared(sql, err);
     if (!stmt) return false;
     sqlite3_reset(stmt);
@@ -32,6 +37,7 @@ class SqliteConnection final : public SqlConnection {
                          : sqlite3_bind_null(stmt, static_cast<int>(i + 1));
       if (rc != SQLITE_OK) return fail(err);
     }
+    SqlRow row;
     for (;;) {
       int rc = sqlite3_step(stmt);
       if (rc == SQLITE_DONE) break;
@@ -41,18 +47,20 @@ class SqliteConnection final : public SqlConnection {
         *err = message;
         return false;
       }
-      if (!rows) continue;
-      SqlRow row;
-      int columns = sqlite3_column_count(stmt);
-      for (int c = 0; c < columns; ++c) {
-        if (sqlite3_column_type(stmt, c) == SQLITE_NULL) {
-          row.emplace_back(std::nullopt);
+      const auto columns = static_cast<size_t>(sqlite3_column_count(stmt));
+      row.resize(columns);
+      for (size_t c = 0; c < columns; ++c) {
+        const int col = static_cast<int>(c);
+        if (sqlite3_column_type(stmt, col) == SQLITE_NULL) {
+          row[c].reset();
         } else {
-          const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt, c));
-          row.emplace_back(std::string(text, static_cast<size_t>(sqlite3_column_bytes(stmt, c))));
+          const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt, col));
+          const auto size = static_cast<size_t>(sqlite3_column_bytes(stmt, col));
+          if (row[c]) row[c]->assign(text, size);  // reuses the string's buffer
+          else row[c].emplace(text, size);
         }
       }
-      rows->push_back(std::move(row));
+      on_row(row);
     }
     sqlite3_reset(stmt);
     return true;
@@ -112,6 +120,9 @@ std::unique_ptr<SqlConnection> open_sqlite(const std::string& path, bool create,
   std::vector<SqlRow> rows;
   if (!conn->exec("PRAGMA journal_mode=WAL", {}, &rows, err)) return nullptr;
   if (!conn->exec("PRAGMA foreign_keys=ON", {}, nullptr, err)) return nullptr;
+  // WAL with NORMAL: a crash never corrupts the store or splits a run; the last runs before a
+  // power loss may be missing (import their reports again).
+  if (!conn->exec("PRAGMA synchronous=NORMAL", {}, nullptr, err)) return nullptr;
   return conn;
 }
 

@@ -37,8 +37,8 @@ bool render_history_page(HistoryStore& store, const std::string& matrix, std::st
   std::vector<HistoryRun> runs;
   if (!store.runs(matrix, kHistoryPageRuns, &runs, err)) return false;
   std::reverse(runs.begin(), runs.end());  // oldest first, like a timeline
-  std::vector<HistoryResult> results;
-  if (!store.results(matrix, &results, err)) return false;
+  std::vector<HistoryResult> results;  // the runs shown only: a year of history stays fast
+  if (!store.results(matrix, &results, err, nullptr, kHistoryPageRuns)) return false;
 
   // Cells in the order they first appear; each cell's full timeline (for its words).
   std::vector<std::pair<std::string, std::string>> order;
@@ -50,6 +50,17 @@ bool render_history_page(HistoryStore& store, const std::string& matrix, std::st
     it->second.push_back(&r);
   }
   std::sort(order.begin(), order.end());
+  // Each cell's words from its whole timeline (as a run reports them), per matrix.
+  std::map<std::pair<std::string, std::string>, HistoryWords> words_of;
+  std::set<std::string> matrices;
+  for (const auto& key : order) matrices.insert(key.first);
+  for (const std::string& m : matrices) {
+    std::map<std::string, std::vector<HistoryEntry>> timelines;
+    std::set<std::string> cut;
+    if (!store.timelines(m, 0, &timelines, err, &cut)) return false;
+    for (const auto& [cell, timeline] : timelines)
+      words_of[{m, cell}] = history_words(timeline, kHistoryWindow, cut.count(cell) > 0);
+  }
   std::map<int64_t, const HistoryRun*> run_by_id;
   for (const HistoryRun& r : runs) run_by_id[r.id] = &r;
 
@@ -66,7 +77,7 @@ bool render_history_page(HistoryStore& store, const std::string& matrix, std::st
   out += "</p>\n";
 
   // Changes: a cell that stopped (or started) working, with the revisions on either side.
-  out += "<h2>Changes</h2>\n<table id=\"changes\"><tr><th>run</th><th>cell</th><th>change</th><th>revisions</th></tr>\n";
+  out += "<h2>Changes (in the runs shown)</h2>\n<table id=\"changes\"><tr><th>run</th><th>cell</th><th>change</th><th>revisions</th></tr>\n";
   size_t changes = 0;
   std::vector<std::string> change_rows;
   for (const auto& key : order) {
@@ -103,13 +114,9 @@ bool render_history_page(HistoryStore& store, const std::string& matrix, std::st
   out += "</tr>\n";
   for (const auto& key : order) {
     const auto& rs = by_cell[key];
-    std::vector<HistoryEntry> timeline;
     std::map<int64_t, const HistoryResult*> in_run;
-    for (const HistoryResult* r : rs) {
-      timeline.push_back(r->entry);
-      in_run[r->entry.run] = r;
-    }
-    HistoryWords words = history_words(timeline);
+    for (const HistoryResult* r : rs) in_run[r->entry.run] = r;
+    const HistoryWords& words = words_of[key];
     out += fmt::format("<tr data-cell=\"{}\" data-kind=\"{}\"><td class=\"cell\">{}</td><td class=\"words\">{}</td>",
                        esc(key.second), to_string(words.kind), esc(key.second + (matrix.empty() ? " (" + key.first + ")" : "")),
                        esc(words.text));

@@ -3,7 +3,10 @@
 //   pvmatrix history CELL-PATTERN [--matrix M] [--json] matching cells: history words + results
 //   pvmatrix history import DIR/report.json...          record existing reports (idempotent)
 // The store: --history, else $PVMATRIX_HISTORY, else out/history.sqlite (where `run` records).
+#include <array>
 #include <cstdio>
+#include <cstring>
+#include <optional>
 #include <map>
 #include <memory>
 #include <string>
@@ -42,6 +45,22 @@ std::string store_location(const std::string& given) {
 int fail(const std::string& message) {
   std::fprintf(stderr, "pvmatrix history: %s\n", message.c_str());
   return kExitUsage;
+}
+
+// "kernel=K/hv=H/cfg=C" -> {K, H, C}.
+std::optional<std::array<std::string, 3>> split_cell_id(const std::string& id) {
+  std::array<std::string, 3> out;
+  const char* keys[] = {"kernel=", "hv=", "cfg="};
+  size_t at = 0;
+  for (int i = 0; i < 3; ++i) {
+    if (id.compare(at, std::strlen(keys[i]), keys[i]) != 0) return std::nullopt;
+    at += std::strlen(keys[i]);
+    size_t end = i < 2 ? id.find('/', at) : id.size();
+    if (end == std::string::npos) return std::nullopt;
+    out[i] = id.substr(at, end - at);
+    at = end + 1;
+  }
+  return out;
 }
 
 std::string counts_text(const std::map<std::string, int>& counts) {
@@ -89,8 +108,21 @@ int cell_timelines(HistoryStore& store, const HistoryOptions& o, const std::stri
   std::vector<CellPattern> patterns;
   std::string err;
   if (!parse_pattern_list(o.pattern, &patterns, &err)) return fail(fmt::format("CELL-PATTERN {}: {}", o.pattern, err));
+  // The matching cell ids first (from the index), then only their results.
+  std::vector<std::string> all, matching;
+  if (!store.cells(&all, &err)) return fail(shown + ": " + err);
+  for (const std::string& id : all) {
+    std::optional<std::array<std::string, 3>> parts = split_cell_id(id);
+    if (!parts) continue;
+    for (const CellPattern& p : patterns)
+      if (p.matches((*parts)[0], (*parts)[1], (*parts)[2])) {
+        matching.push_back(id);
+        break;
+      }
+  }
+  if (matching.empty()) return fail(fmt::format("no cell in {} matches {}", shown, o.pattern));
   std::vector<HistoryResult> results;
-  if (!store.results(o.matrix, &results, &err)) return fail(shown + ": " + err);
+  if (!store.results(o.matrix, &results, &err, &matching)) return fail(shown + ": " + err);
   // (matrix, cell) -> its results, in the order cells first appear.
   std::vector<std::pair<std::string, std::string>> order;
   std::map<std::pair<std::string, std::string>, std::vector<const HistoryResult*>> by_cell;

@@ -66,10 +66,12 @@ def validate(report):
     jsonschema.validate(report, SCHEMA, cls=jsonschema.Draft202012Validator)
 
 
-def later_copy(report, path, seconds, **statuses):
+def later_copy(report, path, seconds, dirty=None, **statuses):
     """A copy of `report` as if run `seconds` later (another run), some cells' statuses changed."""
     r = json.loads(json.dumps(report))
     r["meta"]["started_at_ms"] += seconds * 1000
+    if dirty is not None:
+        r["meta"]["git"]["dirty"] = dirty
     r["meta"].pop("history", None)
     for c in r["cells"]:
         c.pop("history", None)
@@ -217,18 +219,23 @@ def test_two_concurrent_runs_both_record(pv, pvmatrix, images, tmp_path):
 
 def test_diff_against_the_history_baseline(pv, two_runs, tmp_path):
     base, _ = two_runs
-    store = base / "history.sqlite"
-    same = pv("diff", "--baseline", "history", base / "second" / "report.json")
+    second = report_of(base / "second")
+    store = tmp_path / "h.sqlite"
+    old = later_copy(second, tmp_path / "old.json", -60, dirty=False)
+    wip = later_copy(second, tmp_path / "wip.json", -30, dirty=True, **{WORKAROUND: "FAIL"})
+    assert pv("history", "import", old, wip, "--history", store).returncode == 0
+    old_run = json.loads(pv("history", "--history", store, "--json").stdout)["runs"][1]["run"]
+    head = later_copy(second, tmp_path / "head" / "report.json", 0, dirty=False)
+    same = pv("diff", "--baseline", "history", head, "--history", store)
     assert same.returncode == 0, same.stderr
-    first_run = report_of(base / "first")["meta"]["history"]["run"]
-    assert f"history run {first_run} " in same.stdout  # not the head run itself
-    head = later_copy(report_of(base / "second"), tmp_path / "head" / "report.json", 60, **{WORKAROUND: "FAIL"})
+    assert f"history run {old_run} " in same.stdout  # not the dirty run after it
+    head = later_copy(second, tmp_path / "head" / "report.json", 0, dirty=False, **{WORKAROUND: "FAIL"})
     verdicts = tmp_path / "verdicts.json"
     regressed = pv("diff", "--baseline", "history", head, "--history", store, "--json", verdicts)
     assert regressed.returncode == 1, regressed.stdout + regressed.stderr
     v = {x["id"]: x["verdict"] for x in json.loads(verdicts.read_text())["verdicts"]}
     assert v[WORKAROUND] == "REGRESSION"
-    rev = report_of(base / "second")["meta"]["git"]["revision"]
+    rev = second["meta"]["git"]["revision"]
     if rev:
         on_rev = pv("diff", "--baseline", "history", head, "--history", store, "--base-rev", rev[:8])
         assert on_rev.returncode == 1
@@ -236,6 +243,10 @@ def test_diff_against_the_history_baseline(pv, two_runs, tmp_path):
     assert none.returncode == 2 and "no complete run of matrix smoke on revision 0000000" in none.stderr
     both = pv("diff", "--baseline", "history", head, head)
     assert both.returncode == 2
+    # Beside a run's own output directory, the store it recorded in is the default.
+    own = pv("diff", "--baseline", "history", base / "second" / "report.json")
+    assert own.returncode in (0, 2), own.stderr  # 2 only when every run there came from a dirty work tree
+    assert ("history run" in own.stdout) or ("no complete run of matrix smoke" in own.stderr)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -333,7 +344,7 @@ def test_the_store_unit_tests_pass_against_postgresql(postgres):
                        text=True, timeout=300, env={**os.environ, "PVMATRIX_TEST_POSTGRES": postgres})
     assert p.returncode == 0, p.stdout[-4000:]
     assert "SKIPPED" not in p.stdout, p.stdout[-4000:]
-    assert "[  PASSED  ] 7 tests" in p.stdout, p.stdout[-2000:]
+    assert "[  PASSED  ] 8 tests" in p.stdout, p.stdout[-2000:]
 
 
 def test_runs_import_history_and_diff_on_postgresql(pv, postgres, tmp_path):
@@ -350,9 +361,14 @@ def test_runs_import_history_and_diff_on_postgresql(pv, postgres, tmp_path):
     assert len(j["runs"]) >= 2 and j["runs"][0]["run"] == two["meta"]["history"]["run"]
     again = pv("history", "import", tmp_path / "one" / "report.json", tmp_path / "two" / "report.json", "--history", postgres)
     assert again.returncode == 0 and "0 new runs" in again.stdout, again.stdout + again.stderr
-    d = pv("diff", "--baseline", "history", tmp_path / "two" / "report.json", "--history", postgres)
-    assert d.returncode == 0, d.stderr
-    assert f"history run {two['meta']['history']['run'] - 1} " in d.stdout or "history run" in d.stdout
+    clean = later_copy(two, tmp_path / "clean.json", 50, dirty=False)  # a run of a clean tree, the latest
+    imp = pv("history", "import", clean, "--history", postgres)
+    assert imp.returncode == 0 and "1 new run" in imp.stdout, imp.stdout + imp.stderr
+    clean_run = int(imp.stdout.split("recorded as run ")[1].split()[0])
+    head = later_copy(two, tmp_path / "head.json", 100, dirty=False, **{WORKAROUND: "FAIL"})
+    d = pv("diff", "--baseline", "history", head, "--history", postgres)
+    assert d.returncode == 1, d.stdout + d.stderr
+    assert f"history run {clean_run} " in d.stdout and "REGRESSION" in d.stdout
 
 
 # ---------------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <thread>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -141,7 +142,11 @@ TEST_P(HistoryStoreTest, TimelinesAreInRunOrderAndStopAtTheRunAsked) {
   ASSERT_EQ(entries.size(), 3u);  // up to the third run, other matrices left out
   EXPECT_EQ(entries[0].run, ids[0]);
   EXPECT_EQ(entries[2].status, "FAIL");
-  EXPECT_EQ(entries[2].revision, "rev2");
+  std::vector<HistoryResult> results;  // the CLI's timeline carries the revisions
+  ASSERT_TRUE(store->results("nightly", &results, &err)) << err;
+  ASSERT_EQ(results.size(), 4u);
+  EXPECT_EQ(results[2].entry.revision, "rev2");
+  EXPECT_EQ(results[2].reason, "probe time.oneshot failed");
   HistoryWords w = history_words(entries);
   EXPECT_EQ(w.kind, HistoryKind::Regressed);
   EXPECT_EQ(w.first_failed_run, ids[2]);
@@ -158,6 +163,37 @@ TEST_P(HistoryStoreTest, TimelinesAreInRunOrderAndStopAtTheRunAsked) {
   EXPECT_EQ(runs[0].id, ids[3]);
 }
 
+TEST_P(HistoryStoreTest, OnlyTheRecentRunsAreReadButLongStreaksStayExact) {
+  auto store = open();
+  ASSERT_TRUE(store);
+  std::string err;
+  const int kRuns = static_cast<int>(kHistoryDepth) + 5;
+  int64_t last = 0;
+  for (int i = 0; i < kRuns; ++i) {
+    bool already = false;
+    ASSERT_TRUE(store->record(report("nightly", 1000 + i, "r", {cell("never", "hv", "FAIL"), cell("always", "hv", "PASS"),
+                                                             cell("broke", "hv", i < 2 ? "PASS" : "CRASH")}),
+                              "run", &last, &already, &err)) << err;
+  }
+  std::map<std::string, std::vector<HistoryEntry>> t;
+  std::set<std::string> cut;
+  ASSERT_TRUE(store->timelines("nightly", last, &t, &err, &cut)) << err;
+  const std::string never = "kernel=never/hv=hv/cfg=default", always = "kernel=always/hv=hv/cfg=default",
+                    broke = "kernel=broke/hv=hv/cfg=default";
+  EXPECT_EQ(t[always].size(), kHistoryDepth);  // the recent runs only...
+  EXPECT_EQ(cut, std::set<std::string>{always});
+  EXPECT_EQ(history_words(t[always], kHistoryWindow, true).text, fmt::format("passing for {}+ runs", kHistoryDepth));
+  EXPECT_EQ(t[never].size(), static_cast<size_t>(kRuns));  // ... but all of a cell that never worked in them
+  EXPECT_EQ(history_words(t[never]).kind, HistoryKind::NeverPassed);
+  ASSERT_EQ(t[broke].size(), static_cast<size_t>(kRuns));
+  HistoryWords w = history_words(t[broke]);
+  EXPECT_EQ(w.failing_for, kRuns - 2);
+  EXPECT_EQ(w.last_pass_run, t[broke][1].run);
+  std::map<std::string, std::vector<HistoryEntry>> all;
+  ASSERT_TRUE(store->timelines("nightly", last, &all, &err, nullptr, 0)) << err;
+  EXPECT_EQ(all[always].size(), static_cast<size_t>(kRuns));
+}
+
 TEST_P(HistoryStoreTest, BaselineIsTheLastCompleteRunOnTheRevisionWithItsShards) {
   auto store = open();
   ASSERT_TRUE(store);
@@ -169,13 +205,16 @@ TEST_P(HistoryStoreTest, BaselineIsTheLastCompleteRunOnTheRevisionWithItsShards)
   ASSERT_TRUE(store->record(report("nightly", 101, "base1111", {cell("2.6.25", "rom-1.12", "PASS")}, true, "2/2"), "run", &id, &already, &err));
   const int64_t shard2 = id;
   ASSERT_TRUE(store->record(report("nightly", 200, "later222", {cell("2.6.25", "rom-1.12", "FAIL")}, false), "run", &id, &already, &err));
+  json dirty = report("nightly", 250, "dirty444", {cell("2.6.25", "rom-1.12", "FAIL")});
+  dirty["meta"]["git"]["dirty"] = true;  // a work tree with changes is no revision to compare with
+  ASSERT_TRUE(store->record(dirty, "run", &id, &already, &err));
   json head = report("nightly", 300, "head3333", {cell("2.6.25", "rom-1.12", "FAIL")});
   ASSERT_TRUE(store->record(head, "run", &id, &already, &err));
 
   json base;
   std::string label;
   ASSERT_TRUE(store->baseline("nightly", "", &head["meta"], &base, &label, &err)) << err;
-  ASSERT_EQ(base["cells"].size(), 2u);  // the partial run and the head itself are not baselines
+  ASSERT_EQ(base["cells"].size(), 2u);  // the partial run, the dirty one and the head itself are not baselines
   EXPECT_EQ(base["meta"]["history"]["run"], shard2);
   EXPECT_NE(label.find("base1111"), std::string::npos) << label;
   for (const json& c : base["cells"]) EXPECT_EQ(c["status"], "PASS");

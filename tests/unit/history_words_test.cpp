@@ -158,12 +158,18 @@ TEST(HistoryWords, XpassWorksAndSkipDecidesNothing) {
   EXPECT_EQ(w.fixed_since_run, 4);
 }
 
+TEST(HistoryWords, APassingStreakBeyondWhatWasReadSaysSo) {
+  EXPECT_EQ(history_words(timeline("PASS PASS PASS"), kHistoryWindow, /*older_unread=*/true).text, "passing for 3+ runs");
+  // A failure inside what was read: the streak is exact.
+  EXPECT_EQ(history_words(timeline("FAIL PASS PASS"), kHistoryWindow, true).kind, HistoryKind::Fixed);
+}
+
 TEST(HistoryWords, JsonCarriesTheNumbers) {
   nlohmann::json j = history_words(timeline("PASS FAIL FAIL"));
   EXPECT_EQ(j["kind"], "failing");
   EXPECT_EQ(j["first_failed_run"], 2);
   EXPECT_EQ(j["last_pass_run"], 1);
-  EXPECT_TRUE(j["fixed_since_run"].is_null());
+  EXPECT_FALSE(j.contains("fixed_since_run"));  // absent, not null: 2,000 cells a report
   ASSERT_EQ(j["strip"].size(), 3u);
   EXPECT_EQ(j["strip"][2]["status"], "FAIL");
 }
