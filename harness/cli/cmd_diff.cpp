@@ -30,13 +30,9 @@ bool read_history_baseline(const DiffOptions& o, const nlohmann::json& head, nlo
                            std::string* err) {
   std::string dir = std::filesystem::path(o.head).parent_path().string();
   std::string location = o.history.empty() ? default_history_location((dir.empty() ? "." : dir)) : o.history;
-  HistoryOpenError why;
-  auto store = HistoryStore::open(location, /*create=*/false, err, &why);
-  if (!store) return false;
-  const nlohmann::json meta = head.value("meta", nlohmann::json::object());
-  std::string matrix = meta.value("matrix", nlohmann::json::object()).value("name", "");
-  if (matrix.empty()) return *err = o.head + ": meta.matrix.name is missing: cannot find its history", false;
-  return store->baseline(matrix, o.base_rev, &meta, base, label, err);
+  if (history_baseline_for(location, head, o.base_rev, base, label, err)) return true;
+  if (err->rfind("meta.", 0) == 0) *err = o.head + ": " + *err;
+  return false;
 }
 
 // Reads a report; on a syntax error `*err` is "file:line:col: message".

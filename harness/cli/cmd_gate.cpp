@@ -23,6 +23,7 @@
 #include "atomic_file.h"
 #include "command.h"
 #include "git_worktree.h"
+#include "history_store.h"
 #include "launcher_factory.h"
 #include "matrix.h"
 #include "result_cache.h"
@@ -46,6 +47,8 @@ struct GateOptions {
   std::string qemu;
   int build_jobs = 2;
   int jobs = 0;           ///< boots at once (0 = run's default)
+  std::string baseline;   ///< "history": the base side comes from the history store, not a run
+  std::string history;    ///< the store ("" = $PVMATRIX_HISTORY, else history.sqlite beside OUT)
 };
 
 /// One side of the gate, built and run.
@@ -97,7 +100,7 @@ bool run_side(const GateOptions& o, const std::string& matrix, const std::string
               std::string* err) {
   const std::string out = o.out + "/" + side->name;
   std::vector<std::string> argv{self_exe(), "run",   matrix, "--root", side->tree.src, "--images",
-                                side->tree.images, "--out", out,   "--cache"};
+                                side->tree.images, "--out", out,   "--cache", "--history", "none"};
   if (!o.qemu.empty()) argv.insert(argv.end(), {"--qemu", o.qemu});
   if (o.jobs > 0) argv.insert(argv.end(), {"-j", std::to_string(o.jobs)});
   std::string output;
@@ -148,10 +151,20 @@ int run_gate(GateOptions o) {
   // A dirty work tree as head: gate what the user has, and say so.
   if (o.head == "HEAD" && work_tree_dirty(*repo)) head.tree.dirty = true;
 
+  // --baseline history: the base is the last complete run of the matrix on the base commit in the
+  // history store (issue 17); nothing is built or booted for it.
+  const bool base_from_history = o.baseline == "history";
   for (Side* s : {&base, &head})
-    if (!prepare(o, *repo, s, &err)) return fail(err);
+    if (!(base_from_history && s == &base) && !prepare(o, *repo, s, &err)) return fail(err);
   for (Side* s : {&base, &head})
-    if (!run_side(o, matrix, cache_dir, s, &err)) return fail(err);
+    if (!(base_from_history && s == &base) && !run_side(o, matrix, cache_dir, s, &err)) return fail(err);
+  if (base_from_history) {
+    std::string label, store = o.history.empty() ? default_history_location(o.out) : o.history;
+    if (!history_baseline_for(store, head.report, base.tree.commit, &base.report, &label, &err))
+      return fail("--baseline history: " + err);
+    base.boots = base.hits = 0;
+    std::printf("gate: base = %s\n", label.c_str());
+  }
 
   VerdictSet set;
   set.base_label = fmt::format("{} ({})", o.base, base.tree.commit.substr(0, 12));
@@ -259,6 +272,11 @@ void setup_gate(CLI::App& app, int& exit_code) {
   sub->add_option("--qemu", o->qemu, "QEMU binary");
   sub->add_option("--build-jobs", o->build_jobs, "Parallel build jobs")->capture_default_str()->check(CLI::PositiveNumber);
   sub->add_option("-j,--jobs", o->jobs, "Boots at once (default: as `run`)")->check(CLI::PositiveNumber);
+  sub->add_option("--baseline", o->baseline,
+                  "history: take the base from the history store (the last complete run of the matrix on --base)")
+      ->check(CLI::IsMember({"history"}));
+  sub->add_option("--history", o->history, "History store for --baseline history (default: $PVMATRIX_HISTORY, "
+                                            "else history.sqlite beside OUT)");
   sub->callback([o, &exit_code] { exit_code = run_gate(*o); });
 }
 
