@@ -189,3 +189,26 @@ def test_gate_on_a_dirty_head_gates_the_working_tree(pvmatrix, world, tmp_path):
     meta = json.loads((out / "head/report.json").read_text())["meta"]["gate"]
     assert meta["head"]["dirty"] is True and meta["head"]["commit"] == c["c0"], meta
     assert git(repo, "status", "--porcelain") == "M kernel/releases/2.6.24.h"  # the user's edit is left alone
+
+
+def test_baseline_history_takes_the_base_from_the_store(pvmatrix, world):
+    """`gate --baseline history` (issue 17): the base is a recorded run of the base commit, not a build."""
+    c = world["commits"]
+    if not (world["tmp"] / "out1/base/report.json").exists():
+        assert gate(pvmatrix, world, c["c0"], c["c1"], "out1").returncode == 0
+    store = world["tmp"] / "history.sqlite"
+    imp = subprocess.run([str(pvmatrix), "history", "import", str(world["tmp"] / "out1/base/report.json"), "--history",
+                          str(store)], capture_output=True, text=True, timeout=60)
+    assert imp.returncode == 0, imp.stdout + imp.stderr
+    argv = [str(pvmatrix), "gate", "--base", c["c0"], "--head", c["c2"], str(world["matrix"]), "--out",
+            str(world["tmp"] / "out-history"), "--workdir", str(world["work"]), "--cache", str(world["cache"]),
+            "--baseline", "history", "--history", str(store)]
+    p = subprocess.run(argv, cwd=world["repo"], capture_output=True, text=True, timeout=1800)
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert "gate: base = history run 1 (matrix gate-small, revision " + c["c0"][:12] in p.stdout, p.stdout
+    assert "gate: base:" not in p.stdout  # nothing built or run for the base
+    assert any(f"REGRESSION {CELL}" in line for line in p.stdout.splitlines()), p.stdout
+    argv[argv.index("--base") + 1] = c["c1"]  # no recorded run of that commit
+    p = subprocess.run(argv, cwd=world["repo"], capture_output=True, text=True, timeout=1800)
+    assert p.returncode == 2
+    assert "no complete run of matrix gate-small on revision " + c["c1"] in p.stderr, p.stderr
