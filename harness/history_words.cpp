@@ -111,24 +111,17 @@ HistoryWords history_words(const std::vector<HistoryEntry>& timeline, int window
 
 void to_json(nlohmann::json& j, const HistoryWords& w) {
   using nlohmann::json;
-  json strip = json::array();
-  for (const HistoryEntry& e : w.strip) {
-    if (e.revision.empty()) strip.push_back({{"run", e.run}, {"status", e.status}});
-    else strip.push_back({{"run", e.run}, {"status", e.status}, {"revision", e.revision}});
-  }
-  j = json{{"kind", to_string(w.kind)},
-           {"text", w.text},
-           {"run", w.run},
-           {"failing_for", w.failing_for},
-           {"passing_for", w.passing_for},
-           {"runs", w.runs},
-           {"window", w.window},
-           {"failures_in_window", w.failures_in_window},
-           {"flips", w.flips},
-           {"flaky", w.flaky},
-           {"rate", std::round(w.rate * 1000) / 1000},
+  // A report holds 2,000 cells: the strip is one short string, zero counters and run numbers
+  // that do not apply are left out.
+  std::string strip;
+  for (const HistoryEntry& e : w.strip) strip += fmt::format("{}{}:{}", strip.empty() ? "" : " ", e.run, e.status);
+  j = json{{"kind", to_string(w.kind)}, {"text", w.text}, {"run", w.run},
+           {"runs", w.runs},             {"window", w.window}, {"rate", std::round(w.rate * 1000) / 1000},
            {"strip", std::move(strip)}};
-  // Run numbers only where they mean something (2,000 cells: the report stays small).
+  for (const auto& [key, n] : {std::pair{"failing_for", w.failing_for}, std::pair{"passing_for", w.passing_for},
+                               std::pair{"failures_in_window", w.failures_in_window}, std::pair{"flips", w.flips},
+                               std::pair{"flaky", w.flaky}})
+    if (n != 0) j[key] = n;
   if (w.first_failed_run) j["first_failed_run"] = *w.first_failed_run;
   if (w.last_pass_run) j["last_pass_run"] = *w.last_pass_run;
   if (w.fixed_since_run) j["fixed_since_run"] = *w.fixed_since_run;

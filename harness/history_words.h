@@ -72,9 +72,9 @@ struct HistoryWords {
 HistoryWords history_words(const std::vector<HistoryEntry>& timeline, int window_size = kHistoryWindow,
                            bool older_unread = false);
 
-/// {"kind", "text", "run", "failing_for", "passing_for", "runs", "window", "failures_in_window",
-///  "flips", "flaky", "rate", "strip": [{"run", "status"[, "revision"]}], and when they apply
-///  "first_failed_run", "last_pass_run", "fixed_since_run"}.
+/// {"kind", "text", "run", "runs", "window", "rate", "strip": "41:PASS 42:ERROR 43:FAIL"} and,
+/// when not zero, "failing_for", "passing_for", "failures_in_window", "flips", "flaky"; when they
+/// apply, "first_failed_run", "last_pass_run", "fixed_since_run".
 void to_json(nlohmann::json& j, const HistoryWords& w);
 
 }  // namespace pvm

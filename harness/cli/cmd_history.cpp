@@ -127,9 +127,6 @@ int cell_timelines(HistoryStore& store, const HistoryOptions& o, const std::stri
   std::vector<std::pair<std::string, std::string>> order;
   std::map<std::pair<std::string, std::string>, std::vector<const HistoryResult*>> by_cell;
   for (const HistoryResult& r : results) {
-    bool match = false;
-    for (const CellPattern& p : patterns) match = match || p.matches(r.kernel, r.hv, r.config);
-    if (!match) continue;
     auto key = std::pair{r.matrix, r.cell};
     auto [it, fresh] = by_cell.try_emplace(key);
     if (fresh) order.push_back(key);

@@ -388,10 +388,12 @@
   function historyStrip(c, id) {
     var hist = historyOf(c);
     var strip = h('span', { class: 'hstrip', id: id || null, 'aria-label': 'last results' });
-    (hist && Array.isArray(hist.strip) ? hist.strip : []).forEach(function (e) {
-      if (!e || typeof e !== 'object') return;
-      strip.appendChild(h('i', { class: 'st-' + str(e.status), 'data-run': str(e.run), 'data-status': str(e.status),
-        title: 'run ' + str(e.run) + ': ' + str(e.status) + (e.revision ? ' (' + str(e.revision).slice(0, 10) + ')' : '') }));
+    // "41:PASS 42:ERROR 43:FAIL": run:status, oldest first.
+    (hist && typeof hist.strip === 'string' ? hist.strip.split(' ') : []).forEach(function (e) {
+      var at = e.indexOf(':');
+      if (at < 1) return;
+      var run = e.slice(0, at), st = e.slice(at + 1);
+      strip.appendChild(h('i', { class: 'st-' + st, 'data-run': run, 'data-status': st, title: 'run ' + run + ': ' + st }));
     });
     return strip;
   }
