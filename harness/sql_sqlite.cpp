@@ -1,6 +1,7 @@
 // SqlConnection over SQLite (libsqlite3): the history store's default, one file.
 #include <sqlite3.h>
 
+#include <charconv>
 #include <map>
 
 #include "sql_connection.h"
@@ -51,8 +52,14 @@ class SqliteConnection final : public SqlConnection {
       row.resize(columns);
       for (size_t c = 0; c < columns; ++c) {
         const int col = static_cast<int>(c);
-        if (sqlite3_column_type(stmt, col) == SQLITE_NULL) {
+        const int type = sqlite3_column_type(stmt, col);
+        if (type == SQLITE_NULL) {
           row[c].reset();
+        } else if (type == SQLITE_INTEGER) {  // no text conversion (and allocation) inside SQLite
+          char digits[24];
+          auto [end, ec] = std::to_chars(digits, digits + sizeof digits, sqlite3_column_int64(stmt, col));
+          if (row[c]) row[c]->assign(digits, end);
+          else row[c].emplace(digits, end);
         } else {
           const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt, col));
           const auto size = static_cast<size_t>(sqlite3_column_bytes(stmt, col));
@@ -123,6 +130,10 @@ std::unique_ptr<SqlConnection> open_sqlite(const std::string& path, bool create,
   // WAL with NORMAL: a crash never corrupts the store or splits a run; the last runs before a
   // power loss may be missing (import their reports again).
   if (!conn->exec("PRAGMA synchronous=NORMAL", {}, nullptr, err)) return nullptr;
+  // Reads through a memory map and a larger cache: a run reads its matrix's recent results.
+  std::vector<SqlRow> ignored;
+  if (!conn->exec("PRAGMA mmap_size=268435456", {}, &ignored, err)) return nullptr;
+  if (!conn->exec("PRAGMA cache_size=-16384", {}, nullptr, err)) return nullptr;
   return conn;
 }
 
