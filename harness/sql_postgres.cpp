@@ -106,9 +106,16 @@ class PostgresConnection final : public SqlConnection {
 
 }  // namespace
 
+// A server that does not answer must not hold a finished run for minutes: libpq waits forever
+// unless the URI says otherwise.
+constexpr const char* kConnectTimeout = "connect_timeout=10";
+
 std::unique_ptr<SqlConnection> open_postgres(const std::string& uri, std::string* err) {
   try {
-    auto c = std::make_unique<pqxx::connection>(uri);
+    std::string with_timeout = uri;
+    if (uri.find("connect_timeout=") == std::string::npos)
+      with_timeout += (uri.find('?') == std::string::npos ? "?" : "&") + std::string(kConnectTimeout);
+    auto c = std::make_unique<pqxx::connection>(with_timeout);
     {
       pqxx::nontransaction tx(*c);
       tx.exec("SET client_min_messages TO WARNING");  // no NOTICE lines from CREATE ... IF NOT EXISTS
