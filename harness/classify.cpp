@@ -74,11 +74,26 @@ std::string first_line(const std::string& text) {
   return cap_field(text.substr(0, nl), 512);
 }
 
-/// The stage a report shows: the first stage that failed, else the last reached.
-std::string reported_stage(const std::vector<Stage>& stages) {
-  for (const auto& st : stages)
+/// The stage a report shows: the stage that was running when the boot ended (a `begin` with
+/// no end: a CRASH or HANG happened there), else the first stage that failed, else the last
+/// reached (a kernel without begin records).
+std::string reported_stage(const ParsedSerial& s) {
+  if (!s.running_stage.empty()) return s.running_stage;
+  for (const auto& st : s.stages)
     if (st.status == "fail") return st.name;
-  return stages.empty() ? std::string() : stages.back().name;
+  return s.stages.empty() ? std::string() : s.stages.back().name;
+}
+
+/// Where a boot that ended early was, for its reason: ", in stage timer after probe
+/// time.periodic" (the running stage and its last finished probe, as the serial shows them),
+/// ", last stage mmu" (a kernel without begin records), "" (no stage record at all).
+std::string where_it_ended(const ParsedSerial& s, const std::string& stage) {
+  if (!s.running_stage.empty()) {
+    std::string out = ", in stage " + s.running_stage;
+    if (s.probes.size() > s.running_since_probe) out += " after probe " + s.probes.back().id;
+    return out;
+  }
+  return stage.empty() ? std::string() : ", last stage " + stage;
 }
 
 /// Line of the n-th well-formed probe record before done.
@@ -265,7 +280,8 @@ CellResult classify(const CellSpec& spec, const BootOutcome& boot, const ParsedS
   }
   r.stages = serial.stages;
   r.probes = serial.probes;
-  r.stage = reported_stage(serial.stages);
+  r.stage = reported_stage(serial);
+  const std::string where = where_it_ended(serial, r.stage);
 
   auto decide = [&](Status status, std::string reason, std::string evidence) {
     r.status = r.outcome = status;
@@ -289,7 +305,7 @@ CellResult classify(const CellSpec& spec, const BootOutcome& boot, const ParsedS
                                      boot.duration_ms / 1000.0, kWallSafetyFactor, spec.timeout_s);
     if (boot.starved_ms && boot.duration_ms)
       reason += fmt::format(", {:.0f}% of it waiting for a CPU", 100.0 * *boot.starved_ms / boot.duration_ms);
-    if (!r.stage.empty()) reason += ", last stage " + r.stage;
+    reason += where;
     decide(Status::Error, reason, tail(serial));
   } else if (boot.signal) {
     // 3. Something else killed QEMU: the host, never the guest's fault.
@@ -300,7 +316,7 @@ CellResult classify(const CellSpec& spec, const BootOutcome& boot, const ParsedS
     std::string reason = "Xen panic: " + xen_panic->message;
     if (!xen_panic->cause.empty()) reason += " (" + xen_panic->cause + ")";
     if (!serial.hello) reason += "; the kernel never ran";
-    else if (!r.stage.empty()) reason += ", last stage " + r.stage;
+    else reason += where;
     decide(Status::Crash, cap_field(reason, 1024), around(serial, xen_panic->line, 12));
   } else if (auto death = spec.kernel_family == "linux" && !serial.crash ? find_linux_death(serial) : std::nullopt) {
     // 3c. A real kernel died: Linux's panic, or an oops (the task it killed may be the agent,
@@ -310,14 +326,14 @@ CellResult classify(const CellSpec& spec, const BootOutcome& boot, const ParsedS
     if (!death->where.empty()) reason += ", " + death->where;
     if (!death->warning.empty()) reason += "; after " + death->warning;
     if (!serial.hello) reason += "; before the guest agent ran";
-    else if (!r.stage.empty()) reason += ", last stage " + r.stage;
+    else reason += where;
     decide(Status::Crash, cap_field(reason, 1024), linux_death_evidence(serial, *death));
   } else if (auto dom0 = spec.family == "xen" && !serial.crash && !has_done ? find_dom0_crash(serial) : std::nullopt) {
     // 3d. Xen says its dom0 crashed (e.g. a PV dom0 that faulted before its console was up).
     std::string reason = "Xen: dom0 crashed";
     if (!dom0->cause.empty()) reason += " (" + dom0->cause + ")";
     if (!serial.hello) reason += "; the kernel never reached its init";
-    else if (!r.stage.empty()) reason += ", last stage " + r.stage;
+    else reason += where;
     decide(Status::Crash, cap_field(reason, 1024), around(serial, dom0->line, 15));
   } else if (serial.crash) {
     // 4. The guest said it died.
@@ -327,13 +343,13 @@ CellResult classify(const CellSpec& spec, const BootOutcome& boot, const ParsedS
     if (c.vector) reason += fmt::format(": vector {}", *c.vector);
     if (!c.eip.empty()) reason += " at eip " + c.eip;
     if (!c.detail.empty()) reason += (c.vector || !c.eip.empty() ? " (" + c.detail + ")" : ": " + c.detail);
-    if (!r.stage.empty()) reason += " in stage " + r.stage;
+    reason += where;
     decide(Status::Crash, cap_field(reason, 512), around(serial, *serial.crash_line));
   } else if (boot.timed_out && (!has_done || boot.exit_status_known)) {
     // 5. No progress before the timeout (a done without exit, when the exit is knowable, is a hang too).
     std::string reason = has_done ? fmt::format("timed out after done ({:.0f} s): the guest did not shut down", spec.timeout_s)
                                   : fmt::format("timed out after {:.0f} s of guest time without done", spec.timeout_s);
-    if (!r.stage.empty()) reason += ", last stage " + r.stage;
+    reason += where;
     if (spec.kernel_family == "linux" && !serial.hello) {
       // A real kernel that never reached the agent: where did it stop?
       for (size_t i = serial.lines.size(); i-- > 0;)
@@ -354,7 +370,7 @@ CellResult classify(const CellSpec& spec, const BootOutcome& boot, const ParsedS
       reason += " (exit status 0: a reset under -no-reboot, i.e. a triple fault)";
     else
       reason += " (" + exit_text(boot) + ")";
-    if (!r.stage.empty()) reason += ", last stage " + r.stage;
+    reason += where;
     if (boot.serial_truncated)
       reason += fmt::format("; serial output cut at {} of {} bytes, done may lie beyond", boot.serial.size(), boot.serial_bytes);
     decide(Status::Crash, reason, tail(serial));

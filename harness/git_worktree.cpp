@@ -142,6 +142,46 @@ bool checkout_worktree(const std::string& repo, const std::string& commit, const
   return true;
 }
 
+void remove_worktree(const std::string& repo, const std::string& dir) {
+  std::error_code ec;
+  if (!fs::exists(dir, ec)) return;
+  git(repo, {"worktree", "remove", "--force", dir}, nullptr);
+  fs::remove_all(dir, ec);
+  git(repo, {"worktree", "prune"}, nullptr);
+}
+
+std::optional<std::vector<std::string>> changed_paths(const std::string& repo, const std::string& from,
+                                                      const std::string& to, std::string* err) {
+  std::vector<std::string> args{"diff", "--name-only", "--no-renames", from};
+  if (!to.empty()) args.push_back(to);
+  std::string out;
+  if (git(repo, args, &out) != 0) {
+    *err = "git diff --name-only " + from + " " + to + " failed:\n" + tail_lines(out, 5);
+    return std::nullopt;
+  }
+  std::vector<std::string> paths;
+  size_t pos = 0;
+  while (pos < out.size()) {
+    size_t nl = out.find('\n', pos);
+    std::string line = trim(out.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos));
+    if (!line.empty()) paths.push_back(line);
+    if (nl == std::string::npos) break;
+    pos = nl + 1;
+  }
+  return paths;
+}
+
+bool build_target(const std::string& build, const std::string& target, int jobs, std::string* err) {
+  const std::string log = build + "/build.log";
+  std::string out;
+  if (run_process({"cmake", "--build", build, "--target", target, "-j", std::to_string(jobs)}, "", &out,
+                  {{"GIT_DIR", build + "/.no-git"}}, log) != 0) {
+    *err = "build of " + target + " failed (" + log + "):\n" + tail_lines(out, 20);
+    return false;
+  }
+  return true;
+}
+
 bool build_guest_images(const std::string& src, const std::string& build, int jobs, std::string* err) {
   std::error_code ec;
   fs::create_directories(build, ec);

@@ -45,6 +45,18 @@ struct RevisionTree {
 /// checking out `commit` there otherwise). False with `*err`.
 bool checkout_worktree(const std::string& repo, const std::string& commit, const std::string& dir, std::string* err);
 
+/// Removes the worktree at `dir` (a failed gate leaves none behind); quiet if it is none.
+void remove_worktree(const std::string& repo, const std::string& dir);
+
+/// Paths that differ between commits `from` and `to` of `repo` ("" for `to`: the working tree,
+/// tracked files). nullopt with `*err` if git cannot say.
+std::optional<std::vector<std::string>> changed_paths(const std::string& repo, const std::string& from,
+                                                      const std::string& to, std::string* err);
+
+/// Builds `target` of an already configured `build` (after build_guest_images), output
+/// appended to `build`/build.log. False with `*err` holding the log's tail.
+bool build_target(const std::string& build, const std::string& target, int jobs, std::string* err);
+
 /// Configures (once) and builds target guest_images of `src` in `build`, output in
 /// `build`/build.log. Builds are made reproducible across trees (no paths, no git revision
 /// in the images) so the result cache recognizes the same kernel built at two commits.

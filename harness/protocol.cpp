@@ -144,8 +144,15 @@ void SerialParser::parse_line(std::string line, bool partial) {
     }
     case RecordKind::Stage: {
       auto name = str(j, "name", true), status = str(j, "status", true), detail = str(j, "detail", false);
-      if (!name || !status || !detail || !one_of(*status, {"ok", "fail", "skip"})) return bad();
-      if (!after_done) out_.stages.push_back({*name, *status, *detail});
+      if (!name || !status || !detail || !one_of(*status, {"begin", "ok", "fail", "skip"})) return bad();
+      if (after_done) break;
+      if (*status == "begin") {
+        out_.running_stage = *name;
+        out_.running_since_probe = out_.probes.size();
+      } else {
+        out_.stages.push_back({*name, *status, *detail});
+        if (out_.running_stage == *name) out_.running_stage.clear();
+      }
       break;
     }
     case RecordKind::Probe: {

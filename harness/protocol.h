@@ -77,7 +77,11 @@ struct ParsedSerial {
   std::vector<RecordRef> records;    ///< every well-formed record, in order
   std::optional<HelloRecord> hello;  ///< the first hello
   std::optional<HvRecord> hv;        ///< the first hv record
-  std::vector<Stage> stages;         ///< stage records before done, in order
+  std::vector<Stage> stages;         ///< stage records before done, in order (ended stages only)
+  /// The stage whose `begin` record came last and that has not ended ("" if none): where a
+  /// CRASH or HANG happened. Probes from index running_since_probe on belong to it.
+  std::string running_stage;
+  size_t running_since_probe = 0;
   std::vector<Probe> probes;         ///< probe records before done, in order
   std::optional<CrashRecord> crash;  ///< the first crash or panic record (anywhere)
   std::optional<size_t> crash_line;  ///< its line

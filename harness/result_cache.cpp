@@ -7,6 +7,8 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <mutex>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -100,6 +102,36 @@ std::optional<std::string> b64_decode(const std::string& in) {
   return out;
 }
 
+// Digests of files by (path, size, mtime), computed once per process: a real kernel's vmlinux
+// is tens of MiB and a matrix names it in dozens of cells.
+std::optional<std::string> memo_digest(const std::string& path, bool image, std::string* err) {
+  static std::mutex mu;
+  static std::map<std::string, std::string> memo;
+  std::error_code ec;
+  auto size = fs::file_size(path, ec);
+  auto mtime = ec ? fs::file_time_type{} : fs::last_write_time(path, ec);
+  const std::string key = fmt::format("{}\n{}\n{}\n{}", image ? 1 : 0, path, ec ? 0 : size,
+                                      static_cast<long long>(mtime.time_since_epoch().count()));
+  if (!ec) {
+    std::lock_guard lock(mu);
+    if (auto it = memo.find(key); it != memo.end()) return it->second;
+  }
+  std::string bytes;
+  if (!read_text_file(path, &bytes, err)) return std::nullopt;
+  std::string digest;
+  if (image) {
+    std::string loaded = elf32_loaded_content(bytes);
+    digest = sha256_hex(loaded.empty() ? "raw\n" + bytes : loaded);
+  } else {
+    digest = sha256_hex(bytes);
+  }
+  if (!ec) {
+    std::lock_guard lock(mu);
+    memo[key] = digest;
+  }
+  return digest;
+}
+
 // Length-prefixed, so that no two different inputs spell the same key text.
 void field(std::string* text, const char* name, const std::string& value) {
   *text += fmt::format("{} {}:{}\n", name, value.size(), value);
@@ -108,47 +140,83 @@ void field(std::string* text, const char* name, const std::string& value) {
 }  // namespace
 
 std::optional<std::string> image_digest(const std::string& path, std::string* err) {
-  std::string bytes;
-  if (!read_text_file(path, &bytes, err)) return std::nullopt;
-  std::string loaded = elf32_loaded_content(bytes);
-  return sha256_hex(loaded.empty() ? "raw\n" + bytes : loaded);
+  return memo_digest(path, true, err);
 }
 
-std::optional<std::string> cache_key(const CellSpec& spec, const std::string& launcher_name, std::string* err) {
-  auto kernel = image_digest(spec.kernel_image, err);
-  if (!kernel) return std::nullopt;
-  std::string rom = "none";
-  if (!spec.rom_image.empty()) {
-    std::string bytes;
-    if (!read_text_file(spec.rom_image, &bytes, err)) return std::nullopt;
-    rom = sha256_hex(bytes);
-  }
-  std::string text = fmt::format("pvmatrix-boot-cache {}\n", kCacheFormat);
-  field(&text, "protocol", std::to_string(kProtocolVersion));
-  field(&text, "launcher", launcher_name);
-  field(&text, "kernel", *kernel);
-  field(&text, "rom", rom);
+std::optional<std::string> file_digest(const std::string& path, std::string* err) {
+  return memo_digest(path, false, err);
+}
+
+CellInputs cell_inputs(const CellSpec& spec) {
+  auto digest = [](const std::string& path, bool image) {
+    if (path.empty()) return std::string("none");
+    std::string err;
+    auto d = image ? image_digest(path, &err) : file_digest(path, &err);
+    return d ? *d : std::string("missing");
+  };
+  CellInputs in;
+  in.kernel = digest(spec.kernel_image, true);
+  in.initrd = digest(spec.initrd, false);
+  in.rom = digest(spec.rom_image, false);
+  in.hypervisor = digest(spec.hypervisor_image, false);
+  std::string text;
   field(&text, "machine", spec.machine);
   field(&text, "cpu", spec.cpu);
   field(&text, "memory_mib", std::to_string(spec.memory_mib));
   for (const auto& a : spec.extra_qemu_args) field(&text, "arg", a);
-  field(&text, "cmdline", spec.cmdline);
   field(&text, "family", spec.family);
+  field(&text, "kernel_family", spec.kernel_family);
   field(&text, "qemu", spec.qemu);
   field(&text, "icount_shift", std::to_string(spec.icount_shift));
-  if (!spec.hypervisor_image.empty()) {  // family xen: the hypervisor binary is part of the platform
-    std::string bytes;
-    if (!read_text_file(spec.hypervisor_image, &bytes, err)) return std::nullopt;
-    field(&text, "hypervisor", sha256_hex(bytes));
-    field(&text, "hypervisor_cmdline", spec.hypervisor_cmdline);
-  }
-  if (!spec.initrd.empty()) {  // a real kernel: its initramfs (the guest agent) is part of the guest
-    std::string bytes;
-    if (!read_text_file(spec.initrd, &bytes, err)) return std::nullopt;
-    field(&text, "kernel_family", spec.kernel_family);
-    field(&text, "initrd", sha256_hex(bytes));
-  }
+  field(&text, "hypervisor_cmdline", spec.hypervisor_cmdline);
   field(&text, "timeout_ms", std::to_string(static_cast<long long>(spec.timeout_s * 1000.0 + 0.5)));
+  field(&text, "skip", spec.skip_reason);
+  in.platform = sha256_hex(text);
+  in.cmdline = spec.cmdline;
+  return in;
+}
+
+std::vector<std::string> CellInputs::differences(const CellInputs& other) const {
+  std::vector<std::string> out;
+  if (kernel != other.kernel) out.push_back("kernel");
+  if (initrd != other.initrd) out.push_back("initrd");
+  if (rom != other.rom) out.push_back("rom");
+  if (hypervisor != other.hypervisor) out.push_back("hypervisor");
+  if (platform != other.platform) out.push_back("platform");
+  if (cmdline != other.cmdline) out.push_back("cmdline");
+  return out;
+}
+
+void to_json(json& j, const CellInputs& in) {
+  j = json{{"kernel", in.kernel}, {"initrd", in.initrd}, {"rom", in.rom},
+           {"hypervisor", in.hypervisor}, {"platform", in.platform}, {"cmdline", in.cmdline}};
+}
+
+void from_json(const json& j, CellInputs& in) {
+  auto get = [&j](const char* k) { return j.contains(k) && j[k].is_string() ? j[k].get<std::string>() : std::string(); };
+  in.kernel = get("kernel");
+  in.initrd = get("initrd");
+  in.rom = get("rom");
+  in.hypervisor = get("hypervisor");
+  in.platform = get("platform");
+  in.cmdline = get("cmdline");
+}
+
+std::optional<std::string> cache_key(const CellSpec& spec, const std::string& launcher_name, std::string* err) {
+  // A part that cannot be read cannot be keyed: the caller boots, uncached.
+  for (const std::string* path : {&spec.kernel_image, &spec.rom_image, &spec.hypervisor_image, &spec.initrd})
+    if (!path->empty() && !(path == &spec.kernel_image ? image_digest(*path, err) : file_digest(*path, err)))
+      return std::nullopt;
+  const CellInputs in = cell_inputs(spec);
+  std::string text = fmt::format("pvmatrix-boot-cache {}\n", kCacheFormat);
+  field(&text, "protocol", std::to_string(kProtocolVersion));
+  field(&text, "launcher", launcher_name);
+  field(&text, "kernel", in.kernel);
+  field(&text, "initrd", in.initrd);
+  field(&text, "rom", in.rom);
+  field(&text, "hypervisor", in.hypervisor);
+  field(&text, "platform", in.platform);
+  field(&text, "cmdline", in.cmdline);
   return sha256_hex(text);
 }
 
@@ -244,19 +312,23 @@ bool ResultCache::store(const std::string& key, const BootOutcome& o, std::strin
   return true;
 }
 
+bool CachingLauncher::remembered(Status outcome) {
+  return outcome != Status::Error && outcome != Status::Hang;
+}
+
 BootOutcome CachingLauncher::boot(const CellSpec& spec) {
   std::string err;
   auto key = cache_key(spec, inner_.name(), &err);
   if (key) {
-    if (auto hit = cache_.load(*key)) {
+    // An entry that reads as HANG or ERROR (written by an older pvmatrix) is booted again.
+    if (auto hit = cache_.load(*key); hit && remembered(classify(spec, *hit).outcome)) {
       hits_.fetch_add(1);
       return *hit;
     }
   }
   boots_.fetch_add(1);
   BootOutcome outcome = inner_.boot(spec);
-  // Infrastructure failures say nothing about the inputs: never remember them.
-  if (key && classify(spec, outcome).outcome != Status::Error) cache_.store(*key, outcome, &err);
+  if (key && remembered(classify(spec, outcome).outcome)) cache_.store(*key, outcome, &err);
   return outcome;
 }
 

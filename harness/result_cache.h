@@ -7,7 +7,8 @@
 //
 // What is cached is the BootOutcome (what the launcher saw), not the classified cell: a
 // cached boot is classified again by the current classifier, so a classifier fix never
-// serves stale verdicts. Boots that classify as ERROR (infrastructure) are never cached.
+// serves stale verdicts. Boots that classify as ERROR (infrastructure) or HANG (perhaps the
+// host's doing) are never cached, and retries never go through the cache (see `run`).
 //
 // Hook for `run`/`gate`/`cell`: wrap the launcher, nothing else changes —
 //     ResultCache cache(dir);  CachingLauncher cached(qemu, cache);  run_cell(cached, spec, opts);
@@ -16,6 +17,9 @@
 #include <atomic>
 #include <optional>
 #include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
 
 #include "cell.h"
 #include "launcher.h"
@@ -26,17 +30,39 @@ namespace pvm {
 /// kCacheFormat, when an old boot must not answer for a new one.
 inline constexpr int kProtocolVersion = 1;
 /// Version of the cache entry format.
-inline constexpr int kCacheFormat = 2;  // 2: launchers pin the guest RTC; keys cover the xen family
+inline constexpr int kCacheFormat = 3;  // 3: the key is made of CellInputs (what `gate` compares)
 
 /// Lowercase hex SHA-256 of what the boot loader takes from a kernel image: for an ELF, the
 /// entry point and every PT_LOAD segment (address, sizes, bytes) — debug sections and their
 /// build paths do not count; for anything else, every byte. nullopt with `*err` if unreadable.
 std::optional<std::string> image_digest(const std::string& path, std::string* err);
 
+/// Lowercase hex SHA-256 of every byte of `path`, computed once per process for the same
+/// (path, size, mtime). nullopt with `*err` if unreadable.
+std::optional<std::string> file_digest(const std::string& path, std::string* err);
+
+/// What a boot of `spec` is made of, part by part, as digests: `pvmatrix list --inputs` prints
+/// them and `gate` compares them between two revisions — a cell whose parts differ is one the
+/// change can affect. An absent image reads "missing", an unused part "none".
+struct CellInputs {
+  std::string kernel;      ///< image_digest of the kernel image
+  std::string initrd;      ///< the initramfs (a real kernel's guest agent)
+  std::string rom;         ///< the ROM bytes
+  std::string hypervisor;  ///< the hypervisor binary (family xen)
+  std::string platform;    ///< machine, CPU, memory, extra QEMU args, families, QEMU, icount, hypervisor
+                           ///< command line, timeout, skip reason
+  std::string cmdline;     ///< the kernel command line
+  /// Names of the parts that differ from `other` ("kernel", "rom", "platform", ...), in that order.
+  std::vector<std::string> differences(const CellInputs& other) const;
+};
+CellInputs cell_inputs(const CellSpec& spec);
+void to_json(nlohmann::json& j, const CellInputs& in);
+void from_json(const nlohmann::json& j, CellInputs& in);
+
 /// The cache key of booting `spec` with a launcher named `launcher_name`: a hex SHA-256 over
-/// the kernel image digest, the ROM bytes (or "none"), machine, CPU, memory, extra QEMU
-/// arguments, command line, timeout, protocol version and launcher name. Cell names are not
-/// part of it. nullopt with `*err` when an image cannot be read (the caller boots, uncached).
+/// its CellInputs (kernel, initramfs, ROM, hypervisor, platform, command line), the protocol
+/// version and the launcher name. Cell names are not part of it. nullopt with `*err` when an
+/// image cannot be read (the caller boots, uncached).
 std::optional<std::string> cache_key(const CellSpec& spec, const std::string& launcher_name, std::string* err);
 
 /// The directory: $PVMATRIX_CACHE, else $XDG_CACHE_HOME/pvmatrix, else ~/.cache/pvmatrix.
@@ -72,6 +98,11 @@ class CachingLauncher : public Launcher {
   void kill_all() override { inner_.kill_all(); }
   std::string name() const override { return inner_.name(); }
   std::string cannot_boot(const CellSpec& spec) const override { return inner_.cannot_boot(spec); }
+
+  /// Whether a boot with this outcome is stored and served: not ERROR (infrastructure says
+  /// nothing about the inputs) and not HANG (a hang may be the host's doing — a starved QEMU, a
+  /// lost timer interrupt — so it is never a baseline without a fresh boot).
+  static bool remembered(Status outcome);
 
   /// Boots answered from the cache.
   size_t hits() const { return hits_.load(); }

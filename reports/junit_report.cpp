@@ -1,6 +1,6 @@
 // junit.xml for CI: one <testsuite> per kernel (classname "kernel-<release>"), one
 // <testcase> per cell named "hv=<version>/cfg=<config>". FAIL/CRASH/HANG/XPASS are
-// <failure>, ERROR is <error> (infrastructure), SKIP and XFAIL are <skipped>, FLAKY passes
+// <failure>, and so is a working cell a gate found BINDING_LOST; ERROR is <error> (infrastructure), SKIP and XFAIL are <skipped>, FLAKY passes
 // with a property. Guest text is untrusted: it is escaped and made valid XML 1.0.
 #include <map>
 
@@ -32,8 +32,16 @@ std::string binding_text(const json& c) {
   return s;
 }
 
+// A cell CI must see fail: an unexpected failing status, or (gate-annotated reports) a cell that
+// still works but stopped using the hypervisor (verdict BINDING_LOST).
+bool is_failure(const json& c) {
+  const std::string s = str(c, "status");
+  return s == "FAIL" || s == "CRASH" || s == "HANG" || s == "XPASS" || str(c, "verdict") == "BINDING_LOST";
+}
+
 std::string testcase(const json& c) {
   const std::string status = str(c, "status");
+  const std::string verdict = str(c, "verdict");
   std::string x = fmt::format("    <testcase classname=\"{}\" name=\"{}\" time=\"{}\">\n",
                               xml_escape("kernel-" + str(c, "kernel")), xml_escape("hv=" + str(c, "hv") + "/cfg=" + str(c, "config")),
                               seconds(c));
@@ -47,6 +55,7 @@ std::string testcase(const json& c) {
   prop("attempts", std::to_string(c.contains("attempts") ? c["attempts"].size() : 0));
   prop("binding", binding_text(c));
   prop("stage", str(c, "stage"));
+  if (!verdict.empty()) prop("verdict", verdict);
   if (c.contains("expected") && c["expected"].is_string()) {
     prop("expected", c["expected"].get<std::string>());
     prop("expected_reason", str(c, "expected_reason"));
@@ -61,7 +70,12 @@ std::string testcase(const json& c) {
   x += "      </properties>\n";
   const std::string reason = str(c, "reason");
   const std::string body = xml_escape(reason + "\n\n" + str(c, "evidence"));
-  if (status == "FAIL" || status == "CRASH" || status == "HANG" || status == "XPASS") {
+  if (is_failure(c) && verdict == "BINDING_LOST" && (status == "PASS" || status == "FLAKY" || status == "XPASS")) {
+    const std::string why = status + ", but it stopped using the hypervisor against the baseline (" +
+                            binding_text(c) + "): BINDING_LOST";
+    x += fmt::format("      <failure type=\"BINDING_LOST\" message=\"{}\">{}</failure>\n", xml_escape(why),
+                     xml_escape(why + "\n\n" + reason));
+  } else if (is_failure(c)) {
     x += fmt::format("      <failure type=\"{}\" message=\"{}\">{}</failure>\n", xml_escape(status), xml_escape(reason), body);
   } else if (status == "ERROR") {
     x += fmt::format("      <error type=\"ERROR\" message=\"{}\">{}</error>\n", xml_escape(reason), body);
@@ -85,7 +99,7 @@ struct Counts {
   void add(const json& c) {
     const std::string s = str(c, "status");
     ++tests;
-    if (s == "FAIL" || s == "CRASH" || s == "HANG" || s == "XPASS") ++failures;
+    if (is_failure(c)) ++failures;
     if (s == "ERROR") ++errors;
     if (s == "SKIP" || s == "XFAIL") ++skipped;
     if (c.contains("duration_ms") && c["duration_ms"].is_number()) ms += c["duration_ms"].get<uint64_t>();

@@ -12,8 +12,9 @@ namespace {
 
 using nlohmann::json;
 
-constexpr std::array<std::pair<Verdict, const char*>, 8> kVerdictNames{{
+constexpr std::array<std::pair<Verdict, const char*>, 9> kVerdictNames{{
     {Verdict::Regression, "REGRESSION"},
+    {Verdict::BindingLost, "BINDING_LOST"},
     {Verdict::Fixed, "FIXED"},
     {Verdict::StillFailing, "STILL_FAILING"},
     {Verdict::BindingChanged, "BINDING_CHANGED"},
@@ -30,15 +31,16 @@ constexpr std::array<const char*, 5> kOpGroups{"cpu", "irq", "mmu", "timer", "la
 int rank(Verdict v) {
   switch (v) {
     case Verdict::Regression: return 0;
-    case Verdict::Error: return 1;
-    case Verdict::Fixed: return 2;
-    case Verdict::BindingChanged: return 3;
-    case Verdict::StillFailing: return 4;
-    case Verdict::New: return 5;
-    case Verdict::Gone: return 6;
-    case Verdict::Unchanged: return 7;
+    case Verdict::BindingLost: return 1;
+    case Verdict::Error: return 2;
+    case Verdict::Fixed: return 3;
+    case Verdict::BindingChanged: return 4;
+    case Verdict::StillFailing: return 5;
+    case Verdict::New: return 6;
+    case Verdict::Gone: return 7;
+    case Verdict::Unchanged: return 8;
   }
-  return 8;
+  return 9;
 }
 
 std::string str(const json& obj, const char* key) {
@@ -84,7 +86,19 @@ std::vector<std::string> binding_changes(const CellSide& b, const CellSide& h) {
   return changes;
 }
 
-Verdict verdict_of(const CellSide* b, const CellSide* h, bool binding_differs) {
+// Groups the base bound to the hypervisor that the head runs natively with no mask asking.
+std::vector<std::string> lost_groups(const CellSide& b, const CellSide& h) {
+  const std::set<std::string> masked = masked_groups(h.cmdline);
+  std::vector<std::string> lost;
+  for (const char* g : kOpGroups) {
+    auto bt = b.binding.find(g), ht = h.binding.find(g);
+    if (bt == b.binding.end() || ht == h.binding.end()) continue;
+    if (bt->second != "native" && ht->second == "native" && !masked.count(g)) lost.push_back(g);
+  }
+  return lost;
+}
+
+Verdict verdict_of(const CellSide* b, const CellSide* h, bool binding_differs, bool binding_lost) {
   if (!b) return Verdict::New;
   if (!h) return Verdict::Gone;
   // Infrastructure failures are never blamed on the kernel.
@@ -94,6 +108,7 @@ Verdict verdict_of(const CellSide* b, const CellSide* h, bool binding_differs) {
   if (bw && !hw) return Verdict::Regression;
   if (!bw && hw) return Verdict::Fixed;
   if (!bw && !hw) return Verdict::StillFailing;
+  if (binding_lost) return Verdict::BindingLost;
   return binding_differs ? Verdict::BindingChanged : Verdict::Unchanged;
 }
 
@@ -158,6 +173,7 @@ CellSide cell_side(const json& cell) {
   s.reason = str(cell, "reason");
   s.evidence = str(cell, "evidence");
   s.expected_reason = str(cell, "expected_reason");
+  s.cmdline = str(cell, "cmdline");
   if (auto it = cell.find("binding"); it != cell.end() && it->is_object())
     for (const auto& [k, v] : it->items())
       if (v.is_string()) s.binding[k] = v.get<std::string>();
@@ -182,10 +198,15 @@ CellVerdict judge(const std::string& id, const json* base, const json* head) {
   v.config = str(any, "config");
   if (base) v.base = cell_side(*base);
   if (head) v.head = cell_side(*head);
-  if (v.base && v.head) v.binding_changes = binding_changes(*v.base, *v.head);
-  v.verdict = verdict_of(v.base ? &*v.base : nullptr, v.head ? &*v.head : nullptr, !v.binding_changes.empty());
+  if (v.base && v.head) {
+    v.binding_changes = binding_changes(*v.base, *v.head);
+    v.lost_groups = lost_groups(*v.base, *v.head);
+  }
+  v.verdict = verdict_of(v.base ? &*v.base : nullptr, v.head ? &*v.head : nullptr, !v.binding_changes.empty(),
+                         !v.lost_groups.empty());
+  if (v.verdict != Verdict::BindingLost) v.lost_groups.clear();
   v.needs_rerun = (v.base && v.base->status == "FLAKY") || (v.head && v.head->status == "FLAKY") ||
-                  v.verdict == Verdict::Regression;
+                  v.verdict == Verdict::Regression || v.verdict == Verdict::BindingLost;
   return v;
 }
 
@@ -252,6 +273,29 @@ void confirm_with_rerun(CellVerdict* v, const json& base_cell, const json& rerun
   v->needs_rerun = false;
 }
 
+std::set<std::string> masked_groups(const std::string& cmdline) {
+  std::set<std::string> out;
+  size_t pos = 0;
+  while (pos < cmdline.size()) {
+    size_t end = cmdline.find(' ', pos);
+    std::string word = cmdline.substr(pos, end == std::string::npos ? std::string::npos : end - pos);
+    pos = end == std::string::npos ? cmdline.size() : end + 1;
+    const std::string key = "pv.native=";
+    if (word.rfind(key, 0) != 0) continue;
+    std::string list = word.substr(key.size());
+    size_t p = 0;
+    while (p <= list.size()) {
+      size_t comma = list.find(',', p);
+      std::string g = list.substr(p, comma == std::string::npos ? std::string::npos : comma - p);
+      if (g == "all") out.insert(kOpGroups.begin(), kOpGroups.end());
+      else if (!g.empty()) out.insert(g);
+      if (comma == std::string::npos) break;
+      p = comma + 1;
+    }
+  }
+  return out;
+}
+
 std::vector<std::string> workaround_masks() {
   std::vector<std::string> masks;
   for (const char* g : kOpGroups) masks.push_back(std::string("pv.native=") + g);
@@ -277,12 +321,17 @@ std::string verdict_line(const CellVerdict& v) {
     case Verdict::BindingChanged:
       line += h->status;
       break;
+    case Verdict::BindingLost:
+      line += h->status + " but stopped using the hypervisor for " + join(v.lost_groups, ", ") +
+              " (no pv.native mask asks for it)";
+      break;
     default:
       line += "was " + describe(*b) + ", now " + describe(*h);
   }
   if (h && v.verdict == Verdict::Error) line += "; infrastructure, not blamed on the kernel";
   if (!v.binding_changes.empty())
-    line += (v.verdict == Verdict::BindingChanged ? ", " : "; binding ") + join(v.binding_changes, ", ");
+    line += (v.verdict == Verdict::BindingChanged || v.verdict == Verdict::BindingLost ? ", " : "; binding ") +
+            join(v.binding_changes, ", ");
   if (h && !h->expected_reason.empty() && v.verdict == Verdict::Regression)
     line += "; known issue: " + one_line(h->expected_reason);
   if (v.verdict == Verdict::Regression && !v.workarounds.empty()) {
@@ -307,8 +356,15 @@ std::string render_markdown(const VerdictSet& set) {
   for (const auto& [value, name] : kVerdictNames)
     if (size_t n = set.count(value)) counts.push_back(std::to_string(n) + " " + name);
   md += counts.empty() ? std::string("no cells") : join(counts, ", ");
-  md += set.has_regression() ? ". **The gate fails: " + std::to_string(set.count(Verdict::Regression)) + " regression(s).**\n"
-                             : ". No regression.\n";
+  if (set.fails()) {
+    std::vector<std::string> why;
+    if (size_t n = set.count(Verdict::Regression)) why.push_back(std::to_string(n) + " regression(s)");
+    if (size_t n = set.count(Verdict::BindingLost))
+      why.push_back(std::to_string(n) + " cell(s) that stopped using the hypervisor (BINDING_LOST)");
+    md += ". **The gate fails: " + join(why, ", ") + ".**\n";
+  } else {
+    md += ". No regression.\n";
+  }
   Verdict current = Verdict::Unchanged;
   bool first = true;
   for (const auto& v : set.cells) {
@@ -354,6 +410,7 @@ void to_json(json& j, const CellVerdict& v) {
            {"base_binding", binding_json(v.base)},
            {"head_binding", binding_json(v.head)},
            {"binding_changes", v.binding_changes},
+           {"lost_groups", v.lost_groups},
            {"needs_rerun", v.needs_rerun},
            {"rerun", v.rerun.empty() ? json(nullptr) : json(v.rerun)},
            {"workarounds", wa},
@@ -377,6 +434,7 @@ void to_json(json& j, const VerdictSet& set) {
            {"head", set.head_label},
            {"summary", summary},
            {"regressions", set.count(Verdict::Regression)},
+           {"bindings_lost", set.count(Verdict::BindingLost)},
            {"verdicts", cells}};
 }
 

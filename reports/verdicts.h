@@ -13,7 +13,12 @@
 //     known issue explains a failure, it does not excuse breaking a cell that worked;
 //   fails → works → FIXED (XFAIL → XPASS included: the expectation is stale);
 //   fails → fails → STILL_FAILING (a changed binding is noted, the verdict stays);
-//   works → works → BINDING_CHANGED if the op groups on the ROM differ, else UNCHANGED.
+//   works → works, and an op group the base bound to the hypervisor (rom, xen) is native in the
+//     head while the head's command line has no pv.native mask naming it (or "all") →
+//     BINDING_LOST: the kernel silently stopped using the hypervisor (VMI's quiet "mismatched
+//     rom version" fallback), which fails the gate like a REGRESSION;
+//   works → works → BINDING_CHANGED if the op groups' targets differ otherwise (a group gained,
+//     a mask asked for it), else UNCHANGED.
 // FLAKY on either side sets `needs_rerun`: `diff` alone cannot re-run, so it reports the
 // verdict as computed (a base FLAKY that now fails is a REGRESSION; a head FLAKY over a
 // stable PASS is UNCHANGED but flagged); the gate re-runs every flagged cell and every
@@ -22,6 +27,7 @@
 
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -30,9 +36,10 @@
 namespace pvm {
 
 /// A cell's verdict against the baseline. UNCHANGED is not a DESIGN verdict: nothing to say.
-enum class Verdict { Regression, Fixed, StillFailing, BindingChanged, New, Gone, Error, Unchanged };
+enum class Verdict { Regression, BindingLost, Fixed, StillFailing, BindingChanged, New, Gone, Error, Unchanged };
 
-/// "REGRESSION", "FIXED", "STILL_FAILING", "BINDING_CHANGED", "NEW", "GONE", "ERROR", "UNCHANGED".
+/// "REGRESSION", "BINDING_LOST", "FIXED", "STILL_FAILING", "BINDING_CHANGED", "NEW", "GONE",
+/// "ERROR", "UNCHANGED".
 const char* to_string(Verdict v);
 /// Parses the names above; nullopt otherwise.
 std::optional<Verdict> verdict_from_string(const std::string& s);
@@ -46,7 +53,8 @@ struct Workaround {
 /// The side of a cell a verdict looks at: the fields of a report.json cell it needs.
 struct CellSide {
   std::string status;                          ///< final status, "PASS" ...
-  std::map<std::string, std::string> binding;  ///< op group -> "rom" | "native"
+  std::map<std::string, std::string> binding;  ///< op group -> "rom" | "xen" | "native"
+  std::string cmdline;                         ///< the cell's kernel command line (its config)
   std::string stage;                           ///< last stage reached
   std::string failed_probe;                    ///< first failing probe id ("" if none)
   std::string failed_probe_detail;             ///< its detail (guest text)
@@ -63,6 +71,7 @@ struct CellVerdict {
   std::optional<CellSide> base;  ///< absent for NEW
   std::optional<CellSide> head;  ///< absent for GONE
   std::vector<std::string> binding_changes;  ///< "timer: rom -> native", in op-group order
+  std::vector<std::string> lost_groups;      ///< BINDING_LOST: groups that fell back to native unasked
   bool needs_rerun = false;      ///< FLAKY on a side, or an unconfirmed REGRESSION
   std::string rerun;             ///< what a re-run showed ("" if none): "FAIL", "PASS" ...
   std::vector<Workaround> workarounds;  ///< masks tried (gate only), in the order tried
@@ -75,8 +84,10 @@ struct VerdictSet {
 
   /// Number of cells with verdict `v`.
   size_t count(Verdict v) const;
-  /// True if any cell is a REGRESSION (the gate's and diff's exit 1).
+  /// True if any cell is a REGRESSION.
   bool has_regression() const { return count(Verdict::Regression) > 0; }
+  /// True if any cell is a REGRESSION or BINDING_LOST: the gate's and diff's exit 1.
+  bool fails() const { return has_regression() || count(Verdict::BindingLost) > 0; }
   /// The verdict of cell `id`, or null.
   CellVerdict* find(const std::string& id);
 };
@@ -120,6 +131,9 @@ void to_json(nlohmann::json& j, const CellVerdict& v);
 /// verdicts.json: {"schema":"pvmatrix-verdicts","schema_version":1,"base","head",
 /// "summary":{"REGRESSION":n,...},"regressions":n,"verdicts":[...]}.
 void to_json(nlohmann::json& j, const VerdictSet& set);
+
+/// The op groups a `pv.native=` word of `cmdline` keeps native ("all" names every group).
+std::set<std::string> masked_groups(const std::string& cmdline);
 
 /// Puts the verdicts into a head report.json: the top-level `verdicts` array (the objects
 /// of to_json(CellVerdict)), and on each cell `verdict` and, when tried, `workarounds`.

@@ -96,17 +96,19 @@ int run_diff(const DiffOptions& o) {
     std::fprintf(stderr, "pvmatrix diff: %s\n", err.c_str());
     return kExitUsage;
   }
-  return set.has_regression() ? kExitFailure : kExitOk;
+  return set.fails() ? kExitFailure : kExitOk;
 }
 
 void setup_diff(CLI::App& app, int& exit_code) {
   auto opts = std::make_shared<DiffOptions>();
   auto* sub = app.add_subcommand("diff", "Verdicts of a run (HEAD report.json) against a baseline run (BASE report.json)");
   sub->footer(
-      "Verdicts per cell: REGRESSION (worked, now fails), FIXED, STILL_FAILING, BINDING_CHANGED (works, other op\n"
-      "groups on the ROM), NEW, GONE, ERROR (infrastructure on either side: never a regression), UNCHANGED.\n"
-      "A cell works when PASS, XPASS or FLAKY. FLAKY cells are flagged 'needs re-run' (`pvmatrix gate` re-runs them).\n"
-      "Exit status: 0 no regression, 1 a REGRESSION, 2 bad input (file:line:col).");
+      "Verdicts per cell: REGRESSION (worked, now fails), BINDING_LOST (works, but an op group it bound to the\n"
+      "hypervisor runs native and no pv.native mask asks for it), FIXED, STILL_FAILING, BINDING_CHANGED (works,\n"
+      "other op-group targets otherwise), NEW, GONE, ERROR (infrastructure on either side: never a regression),\n"
+      "UNCHANGED. A cell works when PASS, XPASS or FLAKY. FLAKY cells are flagged 'needs re-run' (`pvmatrix gate`\n"
+      "re-runs them).\n"
+      "Exit status: 0 no regression, 1 a REGRESSION or BINDING_LOST, 2 bad input (file:line:col).");
   sub->add_option("BASE", opts->base, "Baseline report.json (omitted with --baseline history)");
   sub->add_option("HEAD", opts->head, "report.json to judge");
   sub->add_option("--baseline", opts->baseline,

@@ -1,20 +1,28 @@
 // `pvmatrix gate --base REV --head REV [MATRIX]`: the per-patch gate. Each revision is checked
-// out in a worktree of its own and only its guest images are built; both run the matrix
-// through `pvmatrix run` (the same scheduler path, with the result cache), then the verdicts:
-// doubtful cells (FLAKY, REGRESSION) are booted once more, each confirmed regression gets a
-// workaround search (pv.native masks; a real kernel: the other dom0 mode, its switches). Exit 1 on REGRESSION only; 2 for a revision that
-// does not exist or does not build, or any harness error (never a verdict then).
+// out in a worktree of its own and its guest images are built there. The cells booted are the
+// gate matrix's (always) plus every cell of the world (the nightly matrix of each revision)
+// whose inputs — kernel image, initramfs, ROM, hypervisor, platform, command line — differ
+// between the two revisions: the change decides the rest, so the cost follows the change. Each
+// side runs through `pvmatrix run` (the scheduler path, with the result cache); the head is
+// run and judged by the head's own pvmatrix when the change touches the harness. Then the
+// verdicts: doubtful cells (FLAKY, REGRESSION, BINDING_LOST) are booted once more by the head's
+// harness, with the workaround search for what still fails. Exit 1 on REGRESSION or
+// BINDING_LOST; 2 for a revision that does not exist or does not build, or any harness error
+// (never a verdict then).
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <map>
 #include <memory>
 #include <optional>
 #include <regex>
 #include <set>
-#include <sstream>
 #include <string>
+#include <tuple>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -23,15 +31,9 @@
 #include "atomic_file.h"
 #include "command.h"
 #include "git_worktree.h"
-#include "history_store.h"
-#include "launcher_factory.h"
-#include "matrix.h"
 #include "result_cache.h"
-#include "run_cell.h"
 #include "run_report.h"
 #include "verdicts.h"
-#include "workarounds.h"
-#include "world.h"
 
 namespace pvm::cli {
 namespace {
@@ -41,22 +43,24 @@ using nlohmann::json;
 struct GateOptions {
   std::string base, head = "HEAD";
   std::string matrix = "matrix/gate.json";
+  std::string world = "matrix/nightly.json";  ///< in each revision's tree; "" = gate matrix only
   std::string out = "out/gate";
   std::string workdir = ".pvmatrix-work";
   std::string cache_dir;  ///< "" = default_cache_dir()
   std::string qemu;
   int build_jobs = 2;
   int jobs = 0;           ///< boots at once (0 = run's default)
-  std::string baseline;   ///< "history": the base side comes from the history store, not a run
-  std::string history;    ///< the store ("" = $PVMATRIX_HISTORY, else history.sqlite beside OUT)
 };
 
 /// One side of the gate, built and run.
 struct Side {
-  const char* name;      ///< "base" | "head"
+  const char* name;             ///< "base" | "head"
   RevisionTree tree;
-  json report;
-  long hits = -1, boots = -1;  ///< from `run`'s cache line (-1: unknown)
+  std::string harness;          ///< the pvmatrix that runs this side
+  std::map<std::string, CellInputs> world;  ///< the world's cells by id, with their inputs
+  std::string world_matrix;     ///< absolute path of the world matrix in this tree ("" if none)
+  json report;                  ///< gate matrix cells + the affected world cells
+  long hits = 0, boots = 0;     ///< from `run`'s cache lines (-1: unknown)
 };
 
 std::string self_exe() {
@@ -70,10 +74,19 @@ int fail(const std::string& message) {
   return kExitUsage;
 }
 
-/// Checks out and builds one side; false with *err naming the revision.
+std::string join(const std::vector<std::string>& parts, const std::string& sep) {
+  std::string out;
+  for (const auto& p : parts) out += (out.empty() ? "" : sep) + p;
+  return out;
+}
+
+std::string side_dir(const GateOptions& o, const Side& s) { return fs::absolute(o.workdir).string() + "/" + s.name; }
+
+/// Checks out and builds one side's guest images; false with *err naming the side. A side
+/// that does not build leaves no worktree behind.
 bool prepare(const GateOptions& o, const std::string& repo, Side* side, std::string* err) {
   RevisionTree& t = side->tree;
-  const std::string dir = fs::absolute(o.workdir).string() + "/" + side->name;
+  const std::string dir = side_dir(o, *side);
   t.build = dir + "/build";
   t.images = t.build + "/images";
   if (t.dirty) {
@@ -90,37 +103,159 @@ bool prepare(const GateOptions& o, const std::string& repo, Side* side, std::str
   std::fflush(stdout);
   if (!build_guest_images(t.src, t.build, o.build_jobs, err)) {
     *err = fmt::format("{} {} ({}) does not build: {}", side->name, t.rev, t.commit.substr(0, 12), *err);
+    if (!t.dirty) remove_worktree(repo, t.src);
     return false;
   }
   return true;
 }
 
-/// Runs the matrix on one side through `pvmatrix run` (the scheduler path `run` uses).
-bool run_side(const GateOptions& o, const std::string& matrix, const std::string& cache_dir, Side* side,
-              std::string* err) {
-  const std::string out = o.out + "/" + side->name;
-  std::vector<std::string> argv{self_exe(), "run",   matrix, "--root", side->tree.src, "--images",
-                                side->tree.images, "--out", out,   "--cache", "--history", "none"};
-  if (!o.qemu.empty()) argv.insert(argv.end(), {"--qemu", o.qemu});
-  if (o.jobs > 0) argv.insert(argv.end(), {"-j", std::to_string(o.jobs)});
+/// The paths of a change that the harness is built from: a head that touches one is judged by
+/// its own pvmatrix, not by this one.
+std::vector<std::string> harness_paths(const std::vector<std::string>& changed) {
+  std::vector<std::string> out;
+  for (const auto& p : changed)
+    if (p.rfind("harness/", 0) == 0 || p.rfind("reports/", 0) == 0 || p.rfind("hypervisor-versions/rom/include/", 0) == 0 ||
+        p.rfind("cmake/", 0) == 0 || p == "CMakeLists.txt")
+      out.push_back(p);
+  return out;
+}
+
+/// Runs `side.harness ARGS --root SRC --images IMAGES`; output in *out, the log in OUT/<log>.log.
+int side_command(const GateOptions& o, const Side& side, std::vector<std::string> args, std::string log,
+                 std::string* out, const std::string& cache_dir = "") {
+  std::replace(log.begin(), log.end(), '/', '.');
+  std::vector<std::string> argv{side.harness};
+  argv.insert(argv.end(), args.begin(), args.end());
+  argv.insert(argv.end(), {"--root", side.tree.src, "--images", side.tree.images});
+  // The gate's runs record no history (issue 17): a patch under judgment is not a nightly. The
+  // environment, not --history: the head's own pvmatrix may predate the option.
+  std::map<std::string, std::string> env{{"PVMATRIX_HISTORY", "none"}};
+  if (!cache_dir.empty()) env["PVMATRIX_CACHE"] = cache_dir;
+  std::error_code ec;
+  fs::create_directories(o.out, ec);
+  return run_process(argv, "", out, env, o.out + "/" + log + ".log");
+}
+
+/// The world's cells of one side with their inputs (`pvmatrix list WORLD --inputs`).
+bool load_world(const GateOptions& o, Side* side, std::string* err) {
+  if (o.world.empty()) return true;
+  std::string path = side->tree.src + "/" + o.world;
+  if (!fs::exists(path)) {
+    std::printf("gate: %s has no %s: only the gate matrix is compared there\n", side->name, o.world.c_str());
+    return true;
+  }
+  side->world_matrix = path;
   std::string output;
-  int rc = run_process(argv, "", &output, {{"PVMATRIX_CACHE", cache_dir}}, out + ".run.log");
+  int rc = side_command(o, *side, {"list", path, "--inputs"}, std::string(side->name) + ".world-list", &output);
+  json doc = rc == 0 ? json::parse(output, nullptr, false) : json();
+  if (rc != 0 || !doc.is_object() || !doc.contains("cells")) {
+    *err = fmt::format("{}: {} list {} --inputs exited {}:\n{}", side->name, side->harness, path, rc, tail_lines(output, 15));
+    return false;
+  }
+  for (const json& c : doc["cells"]) side->world[c.at("id").get<std::string>()] = c.at("inputs").get<CellInputs>();
+  return true;
+}
+
+/// The cell ids of the gate matrix as `side`'s harness expands it.
+bool gate_cells(const GateOptions& o, const Side& side, const std::string& matrix, std::set<std::string>* ids,
+                std::string* err) {
+  std::string output;
+  int rc = side_command(o, side, {"list", matrix}, std::string(side.name) + ".gate-list", &output);
+  if (rc != 0) {
+    *err = fmt::format("{}: {} list {} exited {}:\n{}", side.name, side.harness, matrix, rc, tail_lines(output, 15));
+    return false;
+  }
+  size_t pos = 0;
+  while (pos < output.size()) {
+    size_t nl = output.find('\n', pos);
+    std::string line = output.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos);
+    if (line.rfind("kernel=", 0) == 0) ids->insert(line);
+    if (nl == std::string::npos) break;
+    pos = nl + 1;
+  }
+  return true;
+}
+
+/// Why a world cell is booted: the first input of it the change touched, as a group a person
+/// reads ("rom-1.1 changed", "kernel 2.6.24 changed").
+std::string why_affected(const std::string& id, const CellInputs* base, const CellInputs& head) {
+  // id = kernel=K/hv=H/cfg=C
+  auto part = [&id](const char* key) {
+    size_t at = id.find(key);
+    if (at == std::string::npos) return std::string();
+    at += std::strlen(key);
+    return id.substr(at, id.find('/', at) - at);
+  };
+  if (!base) return "new in the head's world";
+  for (const std::string& d : head.differences(*base)) {
+    if (d == "kernel") return "kernel " + part("kernel=") + " changed";
+    if (d == "initrd") return "the guest agent changed";
+    if (d == "cmdline") return "config " + part("cfg=") + " changed";
+    return part("hv=") + " changed";  // rom, hypervisor, platform
+  }
+  return "";
+}
+
+/// One `pvmatrix run` of `side` into OUT/<dir>; its report into *report.
+bool run_matrix(const GateOptions& o, Side* side, const std::string& matrix, const std::vector<std::string>& only,
+                const std::string& dir, bool cached, const std::vector<std::string>& extra, const std::string& cache_dir,
+                json* report, std::string* err) {
+  const std::string out = o.out + "/" + dir;
+  std::vector<std::string> args{"run", matrix, "--out", out};
+  if (cached) args.push_back("--cache");
+  if (!only.empty()) args.insert(args.end(), {"--only", join(only, ",")});
+  if (!o.qemu.empty()) args.insert(args.end(), {"--qemu", o.qemu});
+  if (o.jobs > 0) args.insert(args.end(), {"-j", std::to_string(o.jobs)});
+  args.insert(args.end(), extra.begin(), extra.end());
+  std::string output;
+  int rc = side_command(o, *side, args, dir + ".run", &output, cache_dir);
   if (rc != kExitOk && rc != kExitFailure) {
-    *err = fmt::format("{}: pvmatrix run exited {} ({}.run.log):\n{}", side->name, rc, out, tail_lines(output, 15));
+    *err = fmt::format("{}: pvmatrix run {} exited {} ({}):\n{}", side->name, matrix, rc, side->harness,
+                       tail_lines(output, 15));
     return false;
   }
   std::smatch m;
-  if (std::regex_search(output, m, std::regex(R"(cache: (\d+) hits, (\d+) boots)"))) {
-    side->hits = std::stol(m[1]);
-    side->boots = std::stol(m[2]);
-  } else if (output.find("cache:") == std::string::npos) {
-    side->hits = side->boots = 0;  // nothing to boot
+  if (!cached) {
+    // no cache line: every cell and every workaround tried was a boot
+  } else if (std::regex_search(output, m, std::regex(R"(cache: (\d+) hits, (\d+) boots)"))) {
+    if (side->hits >= 0) side->hits += std::stol(m[1]);
+    if (side->boots >= 0) side->boots += std::stol(m[2]);
+  } else if (output.find("cache:") != std::string::npos) {
+    side->hits = side->boots = -1;
   }
-  if (!read_report(out + "/report.json", &side->report, err)) return false;
-  std::printf("gate: %s: %zu cells, %ld booted, %ld from cache\n", side->name, side->report["cells"].size(),
-              side->boots, side->hits);
-  std::fflush(stdout);
-  return true;
+  return read_report(out + "/report.json", report, err);
+}
+
+/// `extra`'s cells appended to `primary` (a cell of both stays `primary`'s; an extra cell's log
+/// path gets `extra_dir`/ in front, where its run wrote it), axes united, the summary
+/// recomputed: one report per side for the verdicts and the HTML.
+json combine(json primary, const json& extra, const std::string& extra_dir) {
+  if (extra.is_null()) return primary;
+  std::set<std::string> ids;
+  for (const json& c : primary["cells"]) ids.insert(c.value("id", ""));
+  json cells = primary["cells"];
+  for (json c : extra["cells"]) {
+    if (ids.count(c.value("id", ""))) continue;
+    if (c.contains("log") && c["log"].is_string() && !c["log"].get<std::string>().empty() &&
+        c["log"].get<std::string>()[0] != '/')
+      c["log"] = extra_dir + "/" + c["log"].get<std::string>();
+    cells.push_back(std::move(c));
+  }
+  json axes = primary.value("axes", json::object());
+  const json extra_axes = extra.value("axes", json::object());
+  for (const char* key : {"kernels", "hypervisors"}) {
+    std::set<std::string> have;
+    for (const json& v : axes[key]) have.insert(v.get<std::string>());
+    for (const json& v : extra_axes.value(key, json::array()))
+      if (have.insert(v.get<std::string>()).second) axes[key].push_back(v);
+  }
+  std::set<std::string> cfgs;
+  for (const json& c : axes["configs"]) cfgs.insert(c.value("name", ""));
+  for (const json& c : extra_axes.value("configs", json::array()))
+    if (cfgs.insert(c.value("name", "")).second) axes["configs"].push_back(c);
+  sort_cells_by_axes(axes, &cells);
+  const bool complete = primary.value("complete", false) && extra.value("complete", false);
+  return make_report(primary["meta"], axes, std::move(cells), complete);
 }
 
 const json* find_cell(const json& report, const std::string& id) {
@@ -140,7 +275,7 @@ int run_gate(GateOptions o) {
   const std::string cache_dir = o.cache_dir.empty() ? default_cache_dir() : fs::absolute(o.cache_dir).string();
   o.out = fs::absolute(o.out).string();
 
-  Side base{"base", {}, {}, -1, -1}, head{"head", {}, {}, -1, -1};
+  Side base{"base", {}, self_exe(), {}, {}, {}, 0, 0}, head{"head", {}, self_exe(), {}, {}, {}, 0, 0};
   base.tree.rev = o.base;
   head.tree.rev = o.head;
   for (Side* s : {&base, &head}) {
@@ -150,20 +285,64 @@ int run_gate(GateOptions o) {
   }
   // A dirty work tree as head: gate what the user has, and say so.
   if (o.head == "HEAD" && work_tree_dirty(*repo)) head.tree.dirty = true;
+  auto changed = changed_paths(*repo, base.tree.commit, head.tree.dirty ? "" : head.tree.commit, &err);
+  if (!changed) return fail(err);
 
-  // --baseline history: the base is the last complete run of the matrix on the base commit in the
-  // history store (issue 17); nothing is built or booted for it.
-  const bool base_from_history = o.baseline == "history";
   for (Side* s : {&base, &head})
-    if (!(base_from_history && s == &base) && !prepare(o, *repo, s, &err)) return fail(err);
+    if (!prepare(o, *repo, s, &err)) return fail(err);
+  // The head's harness judges the head when the change touches the harness: this binary may
+  // not even parse the head's hypervisor definitions.
+  if (auto h = harness_paths(*changed); !h.empty()) {
+    std::printf("gate: the change touches the harness (%s%s): the head's own pvmatrix runs and judges the head\n",
+                join(std::vector<std::string>(h.begin(), h.begin() + std::min<size_t>(h.size(), 3)), ", ").c_str(),
+                h.size() > 3 ? ", ..." : "");
+    std::fflush(stdout);
+    if (!build_target(head.tree.build, "pvmatrix", o.build_jobs, &err)) {
+      if (!head.tree.dirty) remove_worktree(*repo, head.tree.src);
+      return fail(fmt::format("head {} ({}) does not build: {}", head.tree.rev, head.tree.commit.substr(0, 12), err));
+    }
+    head.harness = head.tree.build + "/pvmatrix";
+  }
+
+  // Which cells: the gate matrix's, and every world cell whose inputs the change touched.
   for (Side* s : {&base, &head})
-    if (!(base_from_history && s == &base) && !run_side(o, matrix, cache_dir, s, &err)) return fail(err);
-  if (base_from_history) {
-    std::string label, store = o.history.empty() ? default_history_location(o.out) : o.history;
-    if (!history_baseline_for(store, head.report, base.tree.commit, &base.report, &label, &err))
-      return fail("--baseline history: " + err);
-    base.boots = base.hits = 0;
-    std::printf("gate: base = %s\n", label.c_str());
+    if (!load_world(o, s, &err)) return fail(err);
+  std::set<std::string> always;
+  if (!gate_cells(o, head, matrix, &always, &err)) return fail(err);
+  std::vector<std::string> affected_head, affected_base;
+  std::vector<std::pair<std::string, size_t>> groups;  // why -> cells, in order of first appearance
+  for (const auto& [id, in] : head.world) {
+    auto b = base.world.find(id);
+    std::string why = why_affected(id, b == base.world.end() ? nullptr : &b->second, in);
+    if (why.empty() || always.count(id)) continue;
+    affected_head.push_back(id);
+    if (b != base.world.end()) affected_base.push_back(id);
+    auto g = std::find_if(groups.begin(), groups.end(), [&](const auto& x) { return x.first == why; });
+    if (g == groups.end()) groups.push_back({why, 1});
+    else ++g->second;
+  }
+  std::printf("gate: %zu cells of %s always", always.size(), fs::path(matrix).filename().c_str());
+  if (groups.empty()) std::printf("; the change touches no other cell of %s\n", o.world.empty() ? "the world" : o.world.c_str());
+  else std::printf("\n");
+  json affected_meta = json::array();
+  for (const auto& [why, n] : groups) {
+    std::printf("gate: +%zu cells: %s\n", n, why.c_str());
+    affected_meta.push_back({{"why", why}, {"cells", n}});
+  }
+  std::fflush(stdout);
+
+  // Both sides through `pvmatrix run`, cached.
+  for (Side* s : {&base, &head}) {
+    json gate_report, world_report;
+    if (!run_matrix(o, s, matrix, {}, s->name, true, {}, cache_dir, &gate_report, &err)) return fail(err);
+    const auto& extra = s == &head ? affected_head : affected_base;
+    if (!extra.empty() && !run_matrix(o, s, s->world_matrix, extra, std::string(s->name) + "/world", true, {}, cache_dir,
+                                      &world_report, &err))
+      return fail(err);
+    s->report = combine(std::move(gate_report), world_report, "world");
+    std::printf("gate: %s: %zu cells, %ld booted, %ld from cache\n", s->name, s->report["cells"].size(), s->boots,
+                s->hits);
+    std::fflush(stdout);
   }
 
   VerdictSet set;
@@ -171,64 +350,45 @@ int run_gate(GateOptions o) {
   set.head_label = fmt::format("{} ({}{})", o.head, head.tree.commit.substr(0, 12), head.tree.dirty ? ", dirty" : "");
   if (!diff(base.report, head.report, &set, &err)) return fail(err);
 
-  // Doubtful cells and workarounds are booted in process on the head's tree.
+  // Doubtful cells boot once more, fresh, by the head's harness, with the workaround search for
+  // what still does not work.
   size_t reruns = 0, workaround_boots = 0;
-  bool doubtful = false;
-  for (const auto& v : set.cells) doubtful = doubtful || v.needs_rerun;
-  std::unique_ptr<Launcher> launcher;
-  std::unique_ptr<ResultCache> cache;
-  std::unique_ptr<CachingLauncher> cached;
-  std::map<std::string, CellSpec> specs;
-  std::optional<World> world;
-  if (doubtful) {
-    world = World::load(head.tree.src, head.tree.images, &err);
-    if (!world) return fail("head: " + err);
-    Matrix m;
-    if (!load_matrix(matrix, universe_of(*world), &m, &err)) return fail("head: " + err);
-    std::vector<CellSpec> list;
-    if (!make_cell_specs(m, *world, &list, &err)) return fail("head: " + err);
-    for (auto& s : list) specs[s.id()] = s;
-    LauncherOptions lo;
-    lo.qemu_binary = o.qemu;
-    launcher = make_launcher(lo, &err);
-    if (!launcher) return fail(err);
-    cache = std::make_unique<ResultCache>(cache_dir);
-    cached = std::make_unique<CachingLauncher>(*launcher, *cache);
-  }
-  for (auto& v : set.cells) {
-    if (!v.needs_rerun) continue;
-    auto spec = specs.find(v.id);
-    const json* base_cell = find_cell(base.report, v.id);
-    if (spec == specs.end() || !base_cell) continue;
-    RunCellOptions ro;
-    ro.log_file = o.out + "/head/logs/" + v.kernel + "/" + v.hv + "/" + v.config + ".rerun.log";
-    // A re-run must really boot: never from the cache.
-    CellResult r = run_cell(*launcher, spec->second, ro);
-    ++reruns;
-    confirm_with_rerun(&v, *base_cell, json(r));
-  }
-  for (auto& v : set.cells) {
-    if (v.verdict != Verdict::Regression) continue;
-    auto spec = specs.find(v.id);
-    if (spec == specs.end()) continue;
-    // A reference kernel's masks are cheap: all of them are reported. A real kernel's variants
-    // cost a Linux boot each: the search stops at the first that works.
-    const bool real = spec->second.kernel_family == "linux";
-    for (const WorkaroundTry& w : workaround_tries(*world, spec->second)) {
-      CellResult r = run_cell(*cached, w.spec, {});
-      ++workaround_boots;
-      v.workarounds.push_back({w.label, to_string(r.status)});
-      if (real && (r.status == Status::Pass || r.status == Status::Xpass || r.status == Status::Flaky)) break;
+  std::vector<std::string> rerun_gate, rerun_world;
+  for (const auto& v : set.cells)
+    if (v.needs_rerun && find_cell(base.report, v.id)) (always.count(v.id) ? rerun_gate : rerun_world).push_back(v.id);
+  std::map<std::string, json> rerun_cells;
+  for (auto [ids, m, dir] : {std::tuple{&rerun_gate, matrix, std::string("head/rerun")},
+                             std::tuple{&rerun_world, head.world_matrix, std::string("head/rerun-world")}}) {
+    if (ids->empty()) continue;
+    json r;
+    if (!run_matrix(o, &head, m, *ids, dir, false, {"--retries", "0", "--workarounds"}, cache_dir, &r, &err))
+      return fail(err);
+    for (const json& c : r["cells"]) {
+      rerun_cells[c.value("id", "")] = c;
+      ++reruns;
+      if (c.contains("workarounds")) workaround_boots += c["workarounds"].size();
     }
   }
-  // Regressions first again: re-runs may have changed verdicts.
+  for (auto& v : set.cells) {
+    auto r = rerun_cells.find(v.id);
+    if (r == rerun_cells.end()) continue;
+    confirm_with_rerun(&v, *find_cell(base.report, v.id), r->second);
+    if (v.verdict == Verdict::Regression && r->second.contains("workarounds"))
+      for (const json& w : r->second["workarounds"])
+        v.workarounds.push_back({w.value("mask", ""), w.value("status", "")});
+  }
+  // What fails the gate first again: re-runs may have changed verdicts.
   std::stable_sort(set.cells.begin(), set.cells.end(), [](const CellVerdict& a, const CellVerdict& b) {
-    return (a.verdict == Verdict::Regression) > (b.verdict == Verdict::Regression);
+    auto failing = [](const CellVerdict& v) { return v.verdict == Verdict::Regression || v.verdict == Verdict::BindingLost; };
+    return failing(a) > failing(b);
   });
 
   // Outputs: the head's reports carry the verdicts; verdicts.json and summary.md beside them.
-  json gate_meta = {{"base", {{"rev", o.base}, {"commit", base.tree.commit}}},
-                    {"head", {{"rev", o.head}, {"commit", head.tree.commit}, {"dirty", head.tree.dirty}}},
+  json gate_meta = {{"base", {{"rev", o.base}, {"commit", base.tree.commit}, {"harness", base.harness}}},
+                    {"head", {{"rev", o.head}, {"commit", head.tree.commit}, {"dirty", head.tree.dirty},
+                              {"harness", head.harness}}},
+                    {"always", always.size()},
+                    {"affected", affected_meta},
                     {"boots", {{"base", base.boots}, {"head", head.boots}, {"reruns", reruns},
                                {"workarounds", workaround_boots}}},
                     {"cache_hits", {{"base", base.hits}, {"head", head.hits}}},
@@ -246,37 +406,38 @@ int run_gate(GateOptions o) {
   std::printf("\ngate: boots: base %ld, head %ld, re-runs %zu, workaround search %zu; cache hits: base %ld, head %ld\n",
               base.boots, head.boots, reruns, workaround_boots, base.hits, head.hits);
   std::printf("gate: %s -> %s/verdicts.json, %s/head/report.html\n",
-              set.has_regression() ? "FAIL (regression)" : "PASS", o.out.c_str(), o.out.c_str());
-  return set.has_regression() ? kExitFailure : kExitOk;
+              !set.fails() ? "PASS" : set.has_regression() ? "FAIL (regression)" : "FAIL (binding lost)", o.out.c_str(),
+              o.out.c_str());
+  return set.fails() ? kExitFailure : kExitOk;
 }
 
 void setup_gate(CLI::App& app, int& exit_code) {
   auto o = std::make_shared<GateOptions>();
-  CLI::App* sub = app.add_subcommand("gate", "Per-patch gate: build and run the matrix at two revisions, fail on a regression");
+  CLI::App* sub = app.add_subcommand("gate", "Per-patch gate: build and run the cells a change can affect at two revisions, fail on a regression");
   sub->footer(
       "Each revision is checked out in WORKDIR/{base,head}/src (detached git worktrees; your work tree is never\n"
-      "touched) and only its guest images are built, in WORKDIR/{base,head}/build. Boots are answered from the\n"
-      "result cache when kernel image, ROM, platform and command line are unchanged, so a second gate against\n"
-      "the same base boots only the head's changed cells. FLAKY and regressed cells are booted once more; each\n"
-      "confirmed REGRESSION is tried with pv.native=<group> for cpu irq mmu timer lazy, then all.\n"
-      "--head HEAD with uncommitted changes gates the working tree itself (recorded as dirty).\n"
+      "touched) and its guest images are built in WORKDIR/{base,head}/build. Booted at both ends: every cell of\n"
+      "MATRIX, and every cell of the world (WORLD, each revision's own) whose inputs differ between the two\n"
+      "(kernel image, guest agent, ROM, hypervisor, platform, command line): `gate: +N cells: rom-1.1 changed`.\n"
+      "A change to the harness (harness/, reports/, the ROM ABI headers, CMakeLists.txt) is judged by the head's\n"
+      "own pvmatrix, built in WORKDIR/head/build. Boots are answered from the result cache when the inputs are\n"
+      "unchanged. FLAKY, REGRESSION and BINDING_LOST cells are booted once more (never from the cache); each\n"
+      "confirmed REGRESSION gets the workaround search (pv.native masks; a real kernel: the other dom0 mode, its\n"
+      "switches). --head HEAD with uncommitted changes gates the working tree itself (recorded as dirty).\n"
       "Writes OUT/verdicts.json, OUT/summary.md, OUT/base/ and OUT/head/ (reports with verdicts).\n"
-      "Exit status: 0 no regression, 1 a REGRESSION, 2 a revision that does not exist or does not build,\n"
-      "or a usage/harness error.");
+      "Exit status: 0 no regression, 1 a REGRESSION or BINDING_LOST, 2 a revision that does not exist or does\n"
+      "not build (its worktree removed), or a usage/harness error.");
   sub->add_option("--base", o->base, "Baseline revision (e.g. origin/main)")->required();
   sub->add_option("--head", o->head, "Revision to judge")->capture_default_str();
-  sub->add_option("matrix", o->matrix, "Matrix file")->capture_default_str();
+  sub->add_option("matrix", o->matrix, "Matrix file: the cells booted whatever the change")->capture_default_str();
+  sub->add_option("--world", o->world, "Matrix of every cell a change may affect, in each revision's tree ('' = none)")
+      ->capture_default_str();
   sub->add_option("--out", o->out, "Output directory")->capture_default_str();
   sub->add_option("--workdir", o->workdir, "Worktrees and build dirs")->capture_default_str();
   sub->add_option("--cache", o->cache_dir, "Result cache dir (default: $PVMATRIX_CACHE, else ~/.cache/pvmatrix)");
   sub->add_option("--qemu", o->qemu, "QEMU binary");
   sub->add_option("--build-jobs", o->build_jobs, "Parallel build jobs")->capture_default_str()->check(CLI::PositiveNumber);
   sub->add_option("-j,--jobs", o->jobs, "Boots at once (default: as `run`)")->check(CLI::PositiveNumber);
-  sub->add_option("--baseline", o->baseline,
-                  "history: take the base from the history store (the last complete run of the matrix on --base)")
-      ->check(CLI::IsMember({"history"}));
-  sub->add_option("--history", o->history, "History store for --baseline history (default: $PVMATRIX_HISTORY, "
-                                            "else history.sqlite beside OUT)");
   sub->callback([o, &exit_code] { exit_code = run_gate(*o); });
 }
 

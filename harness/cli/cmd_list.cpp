@@ -14,6 +14,7 @@
 #include "command.h"
 #include "known_issues.h"
 #include "matrix.h"
+#include "result_cache.h"
 #include "world.h"
 
 namespace pvm::cli {
@@ -25,6 +26,7 @@ struct ListOptions {
   std::string shard;
   std::string root, images;
   bool json = false;
+  bool inputs = false;
 };
 
 bool present(const std::string& path) {
@@ -110,7 +112,7 @@ int run_list(const ListOptions& o) {
   std::vector<CellSpec> specs;
   if (!make_cell_specs(m, *world, &specs, &err)) return fail(err);
 
-  if (!o.json) {
+  if (!o.json && !o.inputs) {
     for (const CellSpec& s : specs) std::printf("%s\n", s.id().c_str());
     return kExitOk;
   }
@@ -134,6 +136,7 @@ int run_list(const ListOptions& o) {
                      {"expected_any", expected},
                      {"expected_reason", issue ? issue->reason : ""},
                      {"expected_link", issue ? issue->link : ""}});
+    if (o.inputs) cells.back()["inputs"] = cell_inputs(s);
   }
   nlohmann::json out = {{"matrix", m.path}, {"name", m.name}, {"sha256", m.sha256},
                         {"count", cells.size()}, {"cells", std::move(cells)}};
@@ -149,6 +152,9 @@ void setup_list(CLI::App& app, int& exit_code) {
               "Example: pvmatrix list matrix/nightly.json --only 'kernel=2.6.25/hv=rom-1.1*'");
   sub->add_option("matrix", o->matrix, "Matrix file, e.g. matrix/nightly.json (none: list the kernels and hypervisors)");
   sub->add_flag("--json", o->json, "Print {matrix, sha256, count, cells: [{id, kernel, hv, config, ...}]}");
+  sub->add_flag("--inputs", o->inputs,
+                "With --json (implied): each cell's inputs as digests {kernel, initrd, rom, hypervisor, platform, cmdline},\n"
+                "what `gate` compares between two revisions to find the cells a change affects");
   sub->add_option("--only", o->only, "Keep only cells matching these patterns");
   sub->add_option("--shard", o->shard, "Keep only shard K of N (K/N), as `run --shard` would");
   sub->add_option("--root", o->root, "Repository root (default: $PVMATRIX_ROOT, else the source tree)");

@@ -3,6 +3,7 @@
 // them in parallel (scheduler) -> write report.json, junit.xml, summary.md, report.html.
 // Exit 0: every cell PASS/XFAIL/SKIP/FLAKY; 1: an unexpected result; 2: usage or harness
 // error; 130 when interrupted by SIGINT (2 by SIGTERM), after writing a partial report.
+#include <atomic>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
@@ -29,6 +30,7 @@
 #include "run_report.h"
 #include "scheduler.h"
 #include "status_printer.h"
+#include "workarounds.h"
 #include "world.h"
 
 namespace pvm::cli {
@@ -49,6 +51,7 @@ struct RunOptions {
   std::string root, images;
   bool dry_run = false;
   bool cache = false;
+  bool workarounds = false;  ///< search workarounds for every cell that does not work
   std::string history;          ///< history store ("" = default_history_location(out), "none")
 };
 
@@ -76,6 +79,25 @@ void install_signal_handlers() {
 std::string log_field(const CellSpec& s, int attempt) {
   std::string name = attempt > 1 ? fmt::format("{}.attempt{}.log", s.config, attempt) : s.config + ".log";
   return "logs/" + s.kernel + "/" + s.hv + "/" + name;
+}
+
+/// The workaround search (harness/workarounds.h) for a cell that does not work (FAIL, CRASH,
+/// HANG, XFAIL): each variant booted in turn and recorded in the cell's `workarounds`. A
+/// reference kernel's masks are cheap and all reported; a real kernel's variants cost a Linux
+/// boot each, so its search stops at the first that works.
+void search_workarounds(const World& world, Launcher& launcher, const CellResult& r, json* cell,
+                        const std::atomic<int>* interrupt) {
+  if (r.status != Status::Fail && r.status != Status::Crash && r.status != Status::Hang && r.status != Status::Xfail)
+    return;
+  const bool real = r.spec.kernel_family == "linux";
+  json tried = json::array();
+  for (const WorkaroundTry& w : workaround_tries(world, r.spec)) {
+    if (interrupt->load() != 0) break;
+    CellResult t = run_cell(launcher, w.spec, {});
+    tried.push_back({{"mask", w.label}, {"status", to_string(t.status)}});
+    if (real && (t.status == Status::Pass || t.status == Status::Xpass || t.status == Status::Flaky)) break;
+  }
+  if (!tried.empty()) (*cell)["workarounds"] = std::move(tried);
 }
 
 json axes_of(const Matrix& m) {
@@ -213,11 +235,17 @@ int run_run(RunOptions o) {
     if (launcher) launcher->kill_all();
   };
   const std::string out_dir = o.out;
+  std::atomic<size_t> retry_boots{0};
   BootOnce boot = [&](const CellSpec& spec, int attempt) {
     if (o.dry_run) return dry_boot(spec);
     RunCellOptions ro;
     ro.log_field = log_field(spec, attempt);
     ro.log_file = out_dir + "/" + ro.log_field;
+    // A retry must really boot: the cache would replay the attempt it is meant to doubt.
+    if (attempt > 1 && cached) {
+      retry_boots.fetch_add(1);
+      return run_cell(*launcher, spec, ro);
+    }
     return run_cell(*boot_with, spec, ro);
   };
   ScheduledRun run = run_cells(todo, boot, printer, so);
@@ -226,6 +254,9 @@ int run_run(RunOptions o) {
   std::map<std::string, json> fresh;
   for (auto& r : run.results)
     if (r) fresh[r->spec.id()] = json(*r);
+  if (o.workarounds && !o.dry_run && run.interrupted_by == 0)
+    for (auto& r : run.results)
+      if (r) search_workarounds(*world, *boot_with, *r, &fresh[r->spec.id()], &g_interrupt);
   json cells = json::array();
   for (const CellSpec& s : specs) {
     if (auto it = fresh.find(s.id()); it != fresh.end()) cells.push_back(std::move(it->second));
@@ -247,7 +278,7 @@ int run_run(RunOptions o) {
     if (n.get<int>() > 0) counts += fmt::format("{}{} {}", counts.empty() ? "" : ", ", n.get<int>(), status);
   std::printf("pvmatrix: %zu/%zu cells%s: %s -> %s/report.json\n", report["cells"].size(), specs.size(),
               complete ? "" : " (partial)", counts.c_str(), o.out.c_str());
-  if (cache) std::printf("pvmatrix: cache: %zu hits, %zu boots\n", cached->hits(), cached->boots());
+  if (cache) std::printf("pvmatrix: cache: %zu hits, %zu boots\n", cached->hits(), cached->boots() + retry_boots.load());
   if (run.interrupted_by == SIGINT) return 130;
   if (run.interrupted_by != 0 || !history_ok) return kExitUsage;
   return report["summary"]["unexpected"].get<int>() > 0 ? kExitFailure : kExitOk;
@@ -278,6 +309,9 @@ void setup_run(CLI::App& app, int& exit_code) {
   sub->add_option("--qemu", o->qemu, std::string("QEMU binary (default ") + kDefaultQemu + ")");
   sub->add_option("--connect", o->connect, "libvirt connection URI[,jobs=N] (with --backend libvirt)");
   sub->add_flag("--cache", o->cache, "Answer boots whose inputs are unchanged from the result cache");
+  sub->add_flag("--workarounds", o->workarounds,
+                "For every cell that does not work, boot its workarounds (pv.native masks; a real kernel: the other\n"
+                "dom0 mode, then its descriptor's switches, stopping at the first that works) into `workarounds`");
   sub->add_option("--history", o->history,
                   "History store: an SQLite file, a postgresql:// URI, or none (default: $PVMATRIX_HISTORY, else "
                   "history.sqlite beside OUT)");

@@ -20,6 +20,8 @@ void emit(const char* id, const char* status, const char* detail, int call) {
 
 const Tally& tally() { return totals; }
 
+Stage::Stage(const char* name) : name_(name) { Record("stage").str("name", name).str("status", "begin").emit(); }
+
 void Stage::pass(const char* id, const char* detail) {
   ++totals.pass;
   emit(id, "pass", detail, kNoCall);

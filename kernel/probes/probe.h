@@ -20,7 +20,9 @@ inline constexpr int kNoCall = -1;
 
 class Stage {
  public:
-  explicit Stage(const char* name) : name_(name) {}
+  /// Emits the stage's `begin` record: a CRASH or HANG is then placed in the stage that was
+  /// running, not the one before it (a stage's own record is written when it ends).
+  explicit Stage(const char* name);
   void pass(const char* id, const char* detail);
   /// A failed probe; `call` names the ROM call to blame ("call" field), kNoCall for none.
   void fail(const char* id, const char* detail, int call = kNoCall);

@@ -11,7 +11,7 @@
   var GROUP_LETTER = { cpu: 'C', irq: 'I', mmu: 'M', timer: 'T', lazy: 'L' };
   var STAGES = ['boot', 'rom', 'bind', 'cpu', 'irq', 'mmu', 'timer', 'shutdown'];
   var STATUSES = ['PASS', 'FAIL', 'CRASH', 'HANG', 'ERROR', 'SKIP', 'XFAIL', 'XPASS', 'FLAKY'];
-  var VERDICTS = ['REGRESSION', 'FIXED', 'STILL_FAILING', 'BINDING_CHANGED', 'NEW', 'GONE', 'ERROR', 'UNCHANGED'];
+  var VERDICTS = ['REGRESSION', 'BINDING_LOST', 'FIXED', 'STILL_FAILING', 'BINDING_CHANGED', 'NEW', 'GONE', 'ERROR', 'UNCHANGED'];
   // Which op group a ROM feature serves; used to tell what a release depends on.
   var FEATURE_GROUP = {
     timer: 'timer', periodic_alarm: 'timer', oneshot_alarm: 'timer', wallclock: 'timer',
@@ -250,18 +250,26 @@
           on: { click: function () { state.verdict = [vd]; update(); } } }, [vd, h('b', { text: String(vc[vd]) })]));
       });
       box.appendChild(vcounts);
+      // What fails the gate: regressions, and cells that silently stopped using the hypervisor.
       var regs = CELLS.filter(function (c) { return verdictOf(c) === 'REGRESSION'; });
-      var rbox = h('div', { class: 'regressions' + (regs.length ? '' : ' none'), id: 'regression-list' });
-      if (!regs.length) rbox.appendChild(h('strong', { text: 'No REGRESSION against the baseline.' }));
+      var lost = CELLS.filter(function (c) { return verdictOf(c) === 'BINDING_LOST'; });
+      var rbox = h('div', { class: 'regressions' + (regs.length || lost.length ? '' : ' none'), id: 'regression-list' });
+      if (!regs.length && !lost.length) rbox.appendChild(h('strong', { text: 'No REGRESSION against the baseline.' }));
       else {
-        rbox.appendChild(h('strong', { text: regs.length + ' REGRESSION' + (regs.length > 1 ? 's' : '') + ' against the baseline' }));
+        var heads = [];
+        if (regs.length) heads.push(regs.length + ' REGRESSION' + (regs.length > 1 ? 's' : ''));
+        if (lost.length) heads.push(lost.length + ' BINDING_LOST (stopped using the hypervisor)');
+        rbox.appendChild(h('strong', { text: heads.join(', ') + ' against the baseline' }));
         var ul = h('ul');
-        regs.forEach(function (c) {
+        regs.concat(lost).forEach(function (c) {
           var v = V[c.id];
-          ul.appendChild(h('li', null, [
+          var what = verdictOf(c) === 'BINDING_LOST'
+            ? ': still ' + c.status + ', but runs ' + (Array.isArray(v.lost_groups) ? v.lost_groups.map(str).join(', ') : '') +
+              ' native (no pv.native mask asks for it; was ' + (Array.isArray(v.binding_changes) ? v.binding_changes.map(str).join(', ') : '') + ')'
+            : ': was ' + str(v.base_status) + ', now ' + c.status + (c.stage ? ' at stage ' + str(c.stage) : '');
+          ul.appendChild(h('li', { 'data-verdict': verdictOf(c) }, [
             h('button', { class: 'linkish', text: c.id, on: { click: function () { openCell(c.id); } } }),
-            ': was ' + str(v.base_status) + ', now ' + c.status + (c.stage ? ' at stage ' + str(c.stage) : ''),
-            c.reason ? ' (' + str(c.reason) + ')' : '']));
+            what, verdictOf(c) === 'REGRESSION' && c.reason ? ' (' + str(c.reason) + ')' : '']));
         });
         rbox.appendChild(ul);
       }
@@ -717,7 +725,7 @@
         var y1 = ky(i), y2 = hy(j), mx = (leftX + rightX) / 2;
         var vd = verdictOf(c);
         var path = s('path', { class: 'edge edge-' + kind, d: 'M' + leftX + ' ' + y1 + ' C' + mx + ' ' + y1 + ' ' + mx + ' ' + y2 + ' ' + rightX + ' ' + y2,
-          stroke: vd === 'REGRESSION' ? '#cf222e' : st.stroke, 'stroke-width': vd === 'REGRESSION' ? 4 : st.width,
+          stroke: vd === 'REGRESSION' || vd === 'BINDING_LOST' ? '#cf222e' : st.stroke, 'stroke-width': vd === 'REGRESSION' || vd === 'BINDING_LOST' ? 4 : st.width,
           'stroke-dasharray': st.dash || null, 'data-id': c.id, 'data-kernel': k, 'data-hv': hv, 'data-status': c.status,
           on: { click: function () { openCell(c.id); } } },
           s('title', null, k + ' ↔ ' + hv + ': ' + c.status + (vd && vd !== 'UNCHANGED' ? ' (' + vd + ')' : '')));

@@ -49,7 +49,10 @@ def test_a_hang_is_killed_at_the_timeout(cell, fixture_guest, dummy_rom):
     # The budget counts the time QEMU could run: the wall time minus what it waited for a CPU.
     starved = c["attempts"][-1].get("starved_ms", 0)
     assert 900 <= c["duration_ms"] - starved < 5000, c["attempts"]
+    # The stage that was running (it began, never ended), and the last probe it finished.
     assert c["stage"] == "timer"
+    assert "in stage timer after probe time.counter_monotonic" in c["reason"], c["reason"]
+    assert [s["name"] for s in c["stages"]][-1] == "mmu"  # ended stages only
 
 
 def test_the_pc_platform_boots_too(cell, fixture_guest, dummy_rom):

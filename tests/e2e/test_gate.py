@@ -2,12 +2,14 @@
 
 The repository is a clone of this one at HEAD plus a series of commits:
   c0 (HEAD) -> c1 README only -> c2 2.6.24 drops the periodic timer fallback -> c3 README only
-  -> c4 rom-1.13 gets more guest memory (one hypervisor column changes, nothing else).
+  -> c4 rom-1.13 gets more guest memory (one hypervisor column changes, nothing else)
+  -> c5 a negotiation bug: 2.6.22 stops speaking API 3 (it boots native on every rom-1.x).
 c2 is a deliberate kernel regression: 2.6.24 on rom-1.1/rom-1.12 (periodic-only alarms) stops
 passing, and pv.native=timer works around it. The gate fails at c2 and only there; a benign
-commit passes with zero boots (the result cache); bisect finds c2.
+commit passes with zero boots (the result cache); bisect finds c2. c5 touches no cell of the
+small gate matrix: the gate finds it through the world (matrix/nightly.json), BINDING_LOST.
 
-Slow (it builds guest images in worktrees): only the guest_images target, one small matrix.
+Slow (it builds guest images in worktrees; one test builds the head's own pvmatrix).
 """
 import json
 import os
@@ -15,9 +17,16 @@ import re
 import subprocess
 from pathlib import Path
 
+import jsonschema
 import pytest
 
 from conftest import REPO
+
+SCHEMA = json.loads((REPO / "reports/schema/report.schema.json").read_text())
+
+
+def validate(report):
+    jsonschema.validate(report, SCHEMA, cls=jsonschema.Draft202012Validator)
 
 CELL = "kernel=2.6.24/hv=rom-1.12/cfg=default"
 MATRIX = {
@@ -25,6 +34,18 @@ MATRIX = {
     "kernels": ["2.6.24", "2.6.25"],
     "hypervisors": ["rom-1.1", "rom-1.12", "rom-1.13"],
     "timeout": 20,
+}
+# The world the gate picks affected cells from: every reference kernel on every ROM in three
+# configs (the nightly's Xen and real-kernel cells cost seconds to minutes each; one test below
+# uses the shipped nightly itself).
+WORLD = {
+    "name": "world-small",
+    "kernels": ["2.6.*"],
+    "hypervisors": ["rom-*"],
+    "configs": [{"name": "default", "cmdline": ""}, {"name": "native-timer", "cmdline": "pv.native=timer"},
+                {"name": "native-all", "cmdline": "pv.native=all"}],
+    "timeout": 20,
+    "known_issues": ["known-issues.json"],
 }
 
 
@@ -42,7 +63,10 @@ def world(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("gate")
     repo = tmp / "repo"
     subprocess.run(["git", "clone", "-q", "--no-hardlinks", str(REPO), str(repo)], check=True)
-    c = {"c0": git(repo, "rev-parse", "HEAD")}
+    # The world lives in each revision's tree (matrix/ of the clone, from c0 on).
+    (repo / "matrix/world-small.json").write_text(json.dumps(WORLD))
+    git(repo, "add", "matrix/world-small.json")
+    c = {"c0": commit(repo, "tests: a small world for the gate")}
     readme = repo / "README.md"
     readme.write_text(readme.read_text() + "\nA harmless line.\n")
     c["c1"] = commit(repo, "README: a harmless line")
@@ -58,15 +82,20 @@ def world(tmp_path_factory):
     assert '"memory_mib": 64' in text
     version.write_text(text.replace('"memory_mib": 64', '"memory_mib": 96'))
     c["c4"] = commit(repo, "rom-1.13: 96 MiB guests")
+    profile = repo / "kernel/releases/2.6.22.h"
+    text = profile.read_text()
+    assert ".api_majors = api_major_bit(3)," in text
+    profile.write_text(text.replace(".api_majors = api_major_bit(3),", ".api_majors = api_major_bit(4),"))
+    c["c5"] = commit(repo, "2.6.22: negotiate API 4 only (a bug: it speaks 3)")
     matrix = tmp / "gate-small.json"
     matrix.write_text(json.dumps(MATRIX))
     return {"tmp": tmp, "repo": repo, "commits": c, "matrix": matrix, "cache": tmp / "cache", "work": tmp / "work"}
 
 
-def gate(pvmatrix, world, base, head, out):
+def gate(pvmatrix, world, base, head, out, world_matrix="matrix/world-small.json"):
     proc = subprocess.run(
         [str(pvmatrix), "gate", "--base", base, "--head", head, str(world["matrix"]), "--out", str(world["tmp"] / out),
-         "--workdir", str(world["work"]), "--cache", str(world["cache"])],
+         "--workdir", str(world["work"]), "--cache", str(world["cache"]), "--world", world_matrix],
         cwd=world["repo"], capture_output=True, text=True, timeout=1800)
     return proc
 
@@ -77,6 +106,23 @@ def booted(stdout, side):
     return int(m.group(2))
 
 
+def world_cells(pvmatrix, images, world, only, matrix="matrix/world-small.json"):
+    """Ids of the world's cells matching `only` (as the clone holds it at c0)."""
+    out = subprocess.run([str(pvmatrix), "list", str(world["repo"] / matrix), "--only", only, "--root", str(REPO),
+                          "--images", str(images)], check=True, capture_output=True, text=True).stdout
+    return [l for l in out.splitlines() if l.startswith("kernel=")]
+
+
+def small_cells(kernels=MATRIX["kernels"], hvs=MATRIX["hypervisors"]):
+    return {f"kernel={k}/hv={h}/cfg=default" for k in kernels for h in hvs}
+
+
+def affected(stdout, why):
+    m = re.search(rf"^gate: \+(\d+) cells: {re.escape(why)}$", stdout, re.M)
+    assert m, stdout
+    return int(m.group(1))
+
+
 def test_benign_commit_passes(pvmatrix, world):
     c = world["commits"]
     p = gate(pvmatrix, world, c["c0"], c["c1"], "out1")
@@ -84,19 +130,22 @@ def test_benign_commit_passes(pvmatrix, world):
     assert booted(p.stdout, "base") == 6
     # Same kernel and ROM bytes at c1: every head cell answered by the cache.
     assert booted(p.stdout, "head") == 0, p.stdout
+    assert "the change touches no other cell of matrix/world-small.json" in p.stdout
     assert "No regression" in p.stdout
     verdicts = json.loads((world["tmp"] / "out1/verdicts.json").read_text())
     assert verdicts["regressions"] == 0
 
 
-def test_regression_fails_the_gate_with_a_workaround(pvmatrix, world):
+def test_regression_fails_the_gate_with_a_workaround(pvmatrix, images, world):
     c = world["commits"]
     p = gate(pvmatrix, world, c["c0"], c["c2"], "out2")
     assert p.returncode == 1, p.stdout + p.stderr
-    # The base was booted by the first gate: only the head's cells boot now.
-    assert booted(p.stdout, "base") == 0, p.stdout
-    # Only 2.6.24's image changed: only its row boots.
-    assert booted(p.stdout, "head") == 3, p.stdout
+    # Only 2.6.24's image changed: its row of the world boots at both ends, beside the gate
+    # matrix (whose base cells the first gate booted already).
+    row = set(world_cells(pvmatrix, images, world, "kernel=2.6.24")) - small_cells()
+    assert affected(p.stdout, "kernel 2.6.24 changed") == len(row) > 10
+    assert booted(p.stdout, "base") == len(row), p.stdout
+    assert booted(p.stdout, "head") == 3 + len(row), p.stdout
     line = next(l for l in p.stdout.splitlines() if f"REGRESSION {CELL}" in l)
     assert "was PASS, now FAIL at stage timer" in line
     assert "pv.native=timer" in line
@@ -108,13 +157,84 @@ def test_regression_fails_the_gate_with_a_workaround(pvmatrix, world):
     assert any(v["id"] == CELL and v["verdict"] == "REGRESSION" for v in report["verdicts"])
 
 
-def test_one_hypervisor_changed_boots_only_its_column(pvmatrix, world):
+def test_one_hypervisor_changed_boots_only_its_column(pvmatrix, images, world):
     c = world["commits"]
     p = gate(pvmatrix, world, c["c3"], c["c4"], "out4")
     assert p.returncode == 0, p.stdout + p.stderr
-    # c3's cells are all known (2.6.24 as at c2, 2.6.25 as at c0); at c4 only rom-1.13 differs.
-    assert booted(p.stdout, "base") == 0, p.stdout
-    assert booted(p.stdout, "head") == 2, p.stdout
+    # At c4 only rom-1.13 differs: its column of the world, and the gate matrix's two cells of it.
+    column = set(world_cells(pvmatrix, images, world, "hv=rom-1.13")) - small_cells()
+    assert affected(p.stdout, "rom-1.13 changed") == len(column) > 10
+    assert "kernel 2" not in p.stdout.split("gate: base:")[0]  # no kernel changed
+    assert booted(p.stdout, "head") == 2 + len(column), p.stdout
+    assert booted(p.stdout, "base") <= len(column), p.stdout  # c3's gate cells were all booted before
+
+
+def test_a_break_outside_the_gate_matrix_is_caught_binding_lost(pvmatrix, images, world):
+    """c5 breaks 2.6.22, which the small gate matrix does not hold: the shipped world's
+    (matrix/nightly.json) 2.6.22 row is booted at both ends, and a kernel that silently stopped
+    using the ROM fails the gate with its own verdict, naming the groups, though every one of its
+    cells still passes."""
+    c = world["commits"]
+    p = gate(pvmatrix, world, c["c4"], c["c5"], "out5", world_matrix="matrix/nightly.json")
+    assert p.returncode == 1, p.stdout + p.stderr
+    row = world_cells(pvmatrix, images, world, "kernel=2.6.22", matrix="matrix/nightly.json")
+    assert affected(p.stdout, "kernel 2.6.22 changed") == len(row)
+    cell = "kernel=2.6.22/hv=rom-1.12/cfg=default"
+    line = next(l for l in p.stdout.splitlines() if l.startswith(f"- BINDING_LOST {cell}:"))
+    assert "PASS but stopped using the hypervisor for cpu, irq, mmu, timer, lazy" in line, line
+    assert "[re-run: PASS]" in line, line  # confirmed by a fresh boot
+    assert "FAIL (binding lost)" in p.stdout
+    assert not [l for l in p.stdout.splitlines() if l.startswith("- REGRESSION")], p.stdout
+    out = world["tmp"] / "out5"
+    verdicts = json.loads((out / "verdicts.json").read_text())
+    assert verdicts["regressions"] == 0 and verdicts["bindings_lost"] >= 6, verdicts["summary"]
+    lost = next(v for v in verdicts["verdicts"] if v["id"] == cell)
+    assert lost["verdict"] == "BINDING_LOST" and lost["lost_groups"] == ["cpu", "irq", "mmu", "timer", "lazy"]
+    assert verdicts["gate"]["affected"] == [{"why": "kernel 2.6.22 changed", "cells": len(row)}]
+    report = json.loads((out / "head/report.json").read_text())
+    validate(report)
+    assert next(x for x in report["cells"] if x["id"] == cell)["verdict"] == "BINDING_LOST"
+    # The world cell's log is where its run wrote it.
+    log = next(x for x in report["cells"] if x["id"] == cell)["log"]
+    assert (out / "head" / log).is_file(), log
+    junit = (out / "head/junit.xml").read_text()
+    assert 'type="BINDING_LOST"' in junit
+
+
+def test_a_head_that_extends_the_abi_is_judged_by_its_own_harness(pvmatrix, images, world, tmp_path):
+    """The head adds call 77 to the ABI, the harness's call table, the ROM generator, and lists it
+    in rom-1.13.1: this pvmatrix cannot read the head's rom-1.13.1 (exit 2), the head's own can,
+    so the gate builds it, lets it run and judge the head, and passes."""
+    c = world["commits"]
+    repo = tmp_path / "repo"
+    subprocess.run(["git", "clone", "-q", str(world["repo"]), str(repo)], check=True)
+    git(repo, "checkout", "-q", c["c0"])
+    edit = lambda rel, old, new: (repo / rel).write_text((repo / rel).read_text().replace(old, new, 1))
+    abi = "hypervisor-versions/rom/include/pvrom/abi.h"
+    assert "kCallGetCycleCounter4 = 76," in (repo / abi).read_text()
+    edit(abi, "kCallGetCycleCounter4 = 76,", "kCallGetCycleCounter4 = 76,\n  kCallGetTimeOfDay = 77,  ///< uint64_t () -- test")
+    edit("harness/hypervisor_version.cpp", "case pvrom::kCallGetCycleCounter4:",
+         'case pvrom::kCallGetTimeOfDay: return "GetTimeOfDay";\n    case pvrom::kCallGetCycleCounter4:')
+    edit("hypervisor-versions/rom/tools/romgen.cpp", "case pvrom::kCallGetCycleCounter4:",
+         'case pvrom::kCallGetTimeOfDay: return "rom_get_wallclock_time";\n    case pvrom::kCallGetCycleCounter4:')
+    edit("hypervisor-versions/rom-1.13.1/version.json", '{"number": 75, "name": "GetFeatures", "reloc": "CALL_REL"}',
+         '{"number": 75, "name": "GetFeatures", "reloc": "CALL_REL"},\n    {"number": 77, "name": "GetTimeOfDay", "reloc": "NOP"}')
+    head = commit(repo, "ABI: call 77 GetTimeOfDay (rom-1.13.1 lists it)")
+    # This harness does not know call 77.
+    mine = subprocess.run([str(pvmatrix), "list", "--root", str(repo), "--images", str(images)],
+                          capture_output=True, text=True)
+    assert mine.returncode == 2 and "call 77 does not exist" in mine.stderr, mine.stderr
+    out = tmp_path / "out"
+    p = subprocess.run(
+        [str(pvmatrix), "gate", "--base", c["c0"], "--head", head, str(world["matrix"]), "--out", str(out),
+         "--workdir", str(world["work"]), "--cache", str(world["cache"]), "--world", "matrix/world-small.json"],
+        cwd=repo, capture_output=True, text=True, timeout=3600)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "the head's own pvmatrix runs and judges the head" in p.stdout
+    assert affected(p.stdout, "rom-1.13.1 changed") == len(world_cells(pvmatrix, images, world, "hv=rom-1.13.1"))
+    meta = json.loads((out / "head/report.json").read_text())["meta"]["gate"]
+    assert meta["head"]["harness"] == str(world["work"] / "head/build/pvmatrix")
+    assert meta["base"]["harness"] == os.path.realpath(pvmatrix)
 
 
 def test_bad_revision_is_usage_error(pvmatrix, world):
@@ -132,7 +252,7 @@ def test_bisect_finds_the_regression(pvmatrix, world):
     assert p.returncode == 0, p.stdout + p.stderr
     assert f"first bad commit: {c['c2']} 2.6.24: drop the periodic timer fallback" in p.stdout
     # The user's repository is untouched: no bisect in progress, HEAD where it was.
-    assert git(world["repo"], "rev-parse", "HEAD") == c["c4"]
+    assert git(world["repo"], "rev-parse", "HEAD") == c["c5"]
     assert not (world["repo"] / ".git/BISECT_LOG").exists()
 
 
@@ -181,7 +301,7 @@ def test_gate_on_a_dirty_head_gates_the_working_tree(pvmatrix, world, tmp_path):
     out = tmp_path / "out"
     p = subprocess.run(
         [str(pvmatrix), "gate", "--base", c["c0"], "--head", "HEAD", str(world["matrix"]), "--out", str(out),
-         "--workdir", str(tmp_path / "work"), "--cache", str(world["cache"])],
+         "--workdir", str(tmp_path / "work"), "--cache", str(world["cache"]), "--world", "matrix/world-small.json"],
         cwd=repo, capture_output=True, text=True, timeout=1800)
     assert p.returncode == 1, p.stdout + p.stderr
     assert "(dirty)" in p.stdout, p.stdout
@@ -191,24 +311,23 @@ def test_gate_on_a_dirty_head_gates_the_working_tree(pvmatrix, world, tmp_path):
     assert git(repo, "status", "--porcelain") == "M kernel/releases/2.6.24.h"  # the user's edit is left alone
 
 
-def test_baseline_history_takes_the_base_from_the_store(pvmatrix, world):
-    """`gate --baseline history` (issue 17): the base is a recorded run of the base commit, not a build."""
+def test_a_head_that_does_not_build_is_named_and_leaves_no_worktree(pvmatrix, world, tmp_path):
+    """Last in this file: it removes the shared head worktree (the base's stays, and builds again
+    incrementally)."""
     c = world["commits"]
-    if not (world["tmp"] / "out1/base/report.json").exists():
-        assert gate(pvmatrix, world, c["c0"], c["c1"], "out1").returncode == 0
-    store = world["tmp"] / "history.sqlite"
-    imp = subprocess.run([str(pvmatrix), "history", "import", str(world["tmp"] / "out1/base/report.json"), "--history",
-                          str(store)], capture_output=True, text=True, timeout=60)
-    assert imp.returncode == 0, imp.stdout + imp.stderr
-    argv = [str(pvmatrix), "gate", "--base", c["c0"], "--head", c["c2"], str(world["matrix"]), "--out",
-            str(world["tmp"] / "out-history"), "--workdir", str(world["work"]), "--cache", str(world["cache"]),
-            "--baseline", "history", "--history", str(store)]
-    p = subprocess.run(argv, cwd=world["repo"], capture_output=True, text=True, timeout=1800)
-    assert p.returncode == 1, p.stdout + p.stderr
-    assert "gate: base = history run 1 (matrix gate-small, revision " + c["c0"][:12] in p.stdout, p.stdout
-    assert "gate: base:" not in p.stdout  # nothing built or run for the base
-    assert any(f"REGRESSION {CELL}" in line for line in p.stdout.splitlines()), p.stdout
-    argv[argv.index("--base") + 1] = c["c1"]  # no recorded run of that commit
-    p = subprocess.run(argv, cwd=world["repo"], capture_output=True, text=True, timeout=1800)
-    assert p.returncode == 2
-    assert "no complete run of matrix gate-small on revision " + c["c1"] in p.stderr, p.stderr
+    repo = tmp_path / "repo"
+    subprocess.run(["git", "clone", "-q", str(world["repo"]), str(repo)], check=True)
+    git(repo, "checkout", "-q", c["c0"])
+    profile = repo / "kernel/releases/2.6.24.h"
+    profile.write_text(profile.read_text() + "\n#error this commit does not build\n")
+    broken = commit(repo, "2.6.24: does not build")
+    work = world["work"]
+    p = subprocess.run(
+        [str(pvmatrix), "gate", "--base", c["c0"], "--head", broken, str(world["matrix"]), "--out", str(tmp_path / "out"),
+         "--workdir", str(work), "--cache", str(world["cache"])],
+        cwd=repo, capture_output=True, text=True, timeout=1800)
+    assert p.returncode == 2, p.stdout + p.stderr
+    assert f"head {broken} ({broken[:12]}) does not build" in p.stderr, p.stderr
+    assert "this commit does not build" in p.stderr, p.stderr  # the compiler's reason
+    assert str(work / "head/src") not in git(repo, "worktree", "list")
+    assert not (work / "head/src").exists()

@@ -231,6 +231,12 @@ def test_a_baseline_shows_REGRESSION_and_FIXED(browser, pages):
     assert "BINDING_CHANGED" in browser.text(cell_sel("kernel=2.6.22/hv=rom-1.12/cfg=default"))
     assert FAMOUS in browser.text("#regression-list")
     assert "1 REGRESSION" in browser.text("#regression-list")
+    # A cell that still passes but stopped using the hypervisor fails the gate too, by name.
+    lost = "kernel=2.6.20/hv=rom-2.0/cfg=default"
+    assert "BINDING_LOST" in browser.text(cell_sel(lost))
+    assert "1 BINDING_LOST" in browser.text("#regression-list")
+    item = browser.text('#regression-list li[data-verdict="BINDING_LOST"]')
+    assert lost in item and "timer native" in item and "timer: rom -> native" in item, item
     browser.click('#verdict-counts button[data-verdict="REGRESSION"]')
     assert len(browser.find_all("button.cell")) == 1
     browser.click(cell_sel(FAMOUS))

@@ -190,3 +190,20 @@ def test_interrupt_writes_a_partial_report_and_resume_finishes(pvmatrix, images,
     validate(report)
     assert report["complete"] is True and len(report["cells"]) == 10
     assert f"{10 - done} cells" in proc.stdout
+
+
+def test_a_retry_boots_even_when_the_first_attempt_came_from_the_cache(run, tmp_path, monkeypatch):
+    """Under --cache a retry must really boot: replaying the stored attempt would prove nothing."""
+    m = write_matrix(tmp_path / "m.json", name="retry", kernels=["2.6.25"], hypervisors=["rom-1.12"],
+                     configs=[{"name": "default", "cmdline": ""}], retries=1, timeout=20)
+    monkeypatch.setenv("PVMATRIX_CACHE", str(tmp_path / "cache"))
+    runs = [run("run", m, "--out", tmp_path / f"out{i}", "--cache") for i in (1, 2)]
+    for proc in runs:
+        assert proc.returncode == 1, proc.stdout + proc.stderr  # no known-issues file: an unexpected FAIL
+    # First run: two real boots (attempt 1 stored, the retry booted). Second: the first attempt
+    # from the cache, the retry booted again.
+    assert "cache: 0 hits, 2 boots" in runs[0].stdout, runs[0].stdout
+    assert "cache: 1 hits, 1 boots" in runs[1].stdout, runs[1].stdout
+    cell = json.loads((tmp_path / "out2/report.json").read_text())["cells"][0]
+    assert [a["status"] for a in cell["attempts"]] == ["FAIL", "FAIL"]
+    assert (tmp_path / "out2/logs/2.6.25/rom-1.12/default.attempt2.log").exists()

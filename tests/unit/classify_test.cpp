@@ -126,6 +126,50 @@ TEST(Classify, Rule5TimeoutWithoutDoneIsHangWithTheLastLines) {
   EXPECT_NE(r.evidence.find("waiting for tick"), std::string::npos);
 }
 
+std::string stage_rec(const std::string& name, const std::string& status) {
+  return "@pvm {\"ev\":\"stage\",\"name\":\"" + name + "\",\"status\":\"" + status + "\"}\n";
+}
+
+// A stage record is written when its stage ends: the stage that hangs is the one that began
+// and did not end, not the one before it; the probe is the last one that finished there.
+TEST(Classify, HangNamesTheRunningStageAndItsLastProbe) {
+  std::string serial = kHello + stage_rec("mmu", "begin") + stage_rec("mmu", "ok") + stage_rec("timer", "begin") +
+                       "@pvm {\"ev\":\"probe\",\"id\":\"time.periodic\",\"status\":\"pass\"}\n";
+  BootOutcome b = exited(serial, std::nullopt);
+  b.timed_out = true;
+  CellResult r = run(b);
+  EXPECT_EQ(r.status, Status::Hang);
+  EXPECT_EQ(r.stage, "timer");
+  EXPECT_NE(r.reason.find("in stage timer after probe time.periodic"), std::string::npos) << r.reason;
+  ASSERT_EQ(r.stages.size(), 1u);  // only ended stages are listed
+  EXPECT_EQ(r.stages[0].name, "mmu");
+}
+
+TEST(Classify, CrashBeforeTheRunningStagesFirstProbeNamesNoProbe) {
+  std::string serial = kHello + kPassProbe + stage_rec("cpu", "ok") + stage_rec("irq", "begin") + kCrash;
+  CellResult r = run(exited(serial, 5));
+  EXPECT_EQ(r.status, Status::Crash);
+  EXPECT_EQ(r.stage, "irq");
+  EXPECT_NE(r.reason.find(", in stage irq"), std::string::npos) << r.reason;
+  EXPECT_EQ(r.reason.find("after probe"), std::string::npos) << r.reason;  // cpu.cpuid belongs to cpu
+}
+
+// The running stage wins over an earlier failed one: the crash happened later.
+TEST(Classify, RunningStageBeatsAnEarlierFailedStage) {
+  std::string serial = kHello + stage_rec("timer", "begin") + kFailProbe + stage_rec("timer", "fail") +
+                       stage_rec("shutdown", "begin") + kCrash;
+  CellResult r = run(exited(serial, 5));
+  EXPECT_EQ(r.stage, "shutdown");
+}
+
+TEST(Classify, KernelsWithoutBeginRecordsKeepTheLastStage) {
+  BootOutcome b = exited(kHello + stage_rec("timer", "ok"), std::nullopt);
+  b.timed_out = true;
+  CellResult r = run(b);
+  EXPECT_EQ(r.stage, "timer");
+  EXPECT_NE(r.reason.find(", last stage timer"), std::string::npos) << r.reason;
+}
+
 TEST(Classify, Rule5TimeoutAfterDoneWithKnowableExitIsHang) {
   BootOutcome b = exited(kHello + kPassProbe + kDonePass, std::nullopt);
   b.timed_out = true;

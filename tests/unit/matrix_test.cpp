@@ -208,6 +208,7 @@ TEST(Matrix, ShippedMatricesLoad) {
   // and the real kernels of kernel/linux/.
   for (const auto& e : std::filesystem::directory_iterator(std::string(PVMATRIX_SOURCE_DIR) + "/kernel/linux"))
     if (e.path().extension() == ".json") u.kernels.push_back(e.path().stem().string());
+  u.kernels.push_back("romselftest");  // the ROM's own test guest, built among the kernels
   for (const char* name : {"nightly.json", "gate.json", "smoke.json"}) {
     std::string path = std::string(PVMATRIX_SOURCE_DIR) + "/matrix/" + name;
     Matrix m;
@@ -218,15 +219,18 @@ TEST(Matrix, ShippedMatricesLoad) {
   Matrix nightly;
   std::string err;
   ASSERT_TRUE(load_matrix(std::string(PVMATRIX_SOURCE_DIR) + "/matrix/nightly.json", u, &nightly, &err));
-  EXPECT_EQ(nightly.kernels.size(), 9u);  // 5 reference releases, 4 real kernels
+  EXPECT_EQ(nightly.kernels.size(), 10u);  // 5 reference releases, 4 real kernels, the ROM selftest
   EXPECT_GE(nightly.hypervisors.size(), 10u);
   EXPECT_EQ(nightly.configs.size(), 5u);
   // Reference: every hypervisor x the three pv.native configs; real: every xen column x {PVH, PV}
   // plus bare QEMU, and noxsave on every xen column (PVH) and bare, but not for the 32-bit kernel
-  // on Xen (it cannot be a dom0).
+  // on Xen (it cannot be a dom0). The ROM selftest: every rom column, default config.
   size_t xen = std::count_if(nightly.hypervisors.begin(), nightly.hypervisors.end(),
                              [](const std::string& h) { return h.rfind("xen-", 0) == 0; });
-  EXPECT_EQ(nightly.cells.size(), 5u * nightly.hypervisors.size() * 3u + 4u * (2u * xen + 1u) + 3u * (xen + 1u) + 1u);
+  size_t rom = std::count_if(nightly.hypervisors.begin(), nightly.hypervisors.end(),
+                             [](const std::string& h) { return h.rfind("rom-", 0) == 0; });
+  EXPECT_EQ(nightly.cells.size(),
+            5u * nightly.hypervisors.size() * 3u + 4u * (2u * xen + 1u) + 3u * (xen + 1u) + 1u + rom);
 }
 
 }  // namespace

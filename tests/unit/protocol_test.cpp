@@ -37,6 +37,24 @@ TEST(Protocol, ParsesEveryRecordKind) {
   EXPECT_EQ(p.records.size(), 5u);
 }
 
+TEST(Protocol, StageBeginMarksTheRunningStageUntilItEnds) {
+  ParsedSerial s = parse_serial(
+      "@pvm {\"ev\":\"stage\",\"name\":\"cpu\",\"status\":\"begin\"}\n"
+      "@pvm {\"ev\":\"probe\",\"id\":\"cpu.cpuid\",\"status\":\"pass\"}\n"
+      "@pvm {\"ev\":\"stage\",\"name\":\"cpu\",\"status\":\"ok\"}\n"
+      "@pvm {\"ev\":\"stage\",\"name\":\"irq\",\"status\":\"begin\"}\n");
+  EXPECT_EQ(s.malformed, 0u);
+  ASSERT_EQ(s.stages.size(), 1u);
+  EXPECT_EQ(s.stages[0].name, "cpu");
+  EXPECT_EQ(s.running_stage, "irq");
+  EXPECT_EQ(s.running_since_probe, 1u);
+  ParsedSerial ended = parse_serial(
+      "@pvm {\"ev\":\"stage\",\"name\":\"cpu\",\"status\":\"begin\"}\n"
+      "@pvm {\"ev\":\"stage\",\"name\":\"cpu\",\"status\":\"fail\"}\n");
+  EXPECT_EQ(ended.running_stage, "");
+  EXPECT_EQ(ended.stages.at(0).status, "fail");
+}
+
 TEST(Protocol, CrashAndPanic) {
   ParsedSerial p = parse_serial(
       "@pvm {\"ev\":\"crash\",\"vector\":14,\"eip\":\"0x1\",\"error\":\"0x2\",\"cr2\":\"0x0\",\"detail\":\"page fault\"}\n"

@@ -1,5 +1,7 @@
 #include "result_cache.h"
 
+#include "classify.h"
+
 #include <unistd.h>
 
 #include <atomic>
@@ -219,6 +221,31 @@ TEST(CachingLauncher, NeverCachesInfrastructureErrors) {
   cached.boot(f.spec);
   cached.boot(f.spec);
   EXPECT_EQ(fake.boots, 2);
+  EXPECT_EQ(cached.hits(), 0u);
+}
+
+// A hang may be the host's doing: it is never a baseline without a fresh boot, neither when
+// this pvmatrix booted it nor when an older one stored it.
+TEST(CachingLauncher, NeverServesAHang) {
+  Fixture f;
+  f.spec.timeout_s = 1;
+  ResultCache cache(f.dir.path() + "/cache");
+  FakeLauncher fake;
+  fake.outcome = passing_boot();
+  fake.outcome.serial = "@pvm {\"v\":1,\"ev\":\"hello\",\"kernel\":\"2.6.25\",\"build\":\"x\",\"cmdline\":\"\"}\n";
+  fake.outcome.exit_code.reset();
+  fake.outcome.timed_out = true;
+  ASSERT_EQ(classify(f.spec, fake.outcome).outcome, Status::Hang);
+  CachingLauncher cached(fake, cache);
+  cached.boot(f.spec);
+  cached.boot(f.spec);
+  EXPECT_EQ(fake.boots, 2);
+  EXPECT_EQ(cached.hits(), 0u);
+  // An entry an older pvmatrix wrote for the same inputs is booted again, not served.
+  std::string err;
+  ASSERT_TRUE(cache.store(f.key(f.spec, "fake"), fake.outcome, &err)) << err;
+  cached.boot(f.spec);
+  EXPECT_EQ(fake.boots, 3);
   EXPECT_EQ(cached.hits(), 0u);
 }
 

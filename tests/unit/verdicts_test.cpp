@@ -85,13 +85,60 @@ TEST(Verdicts, ErrorOnEitherSideIsNeverARegression) {
   EXPECT_NE(verdict_line(set.cells[0]).find("not blamed on the kernel"), std::string::npos);
 }
 
-TEST(Verdicts, BindingChangedWhenBothWorkWithOtherOpGroupsOnTheRom) {
+// A group gained is reported and passes.
+TEST(Verdicts, BindingChangedWhenAGroupIsGained) {
   CellVerdict v;
-  EXPECT_EQ(one(cell(kId, "PASS"), cell(kId, "PASS", binding("native")), &v), Verdict::BindingChanged);
+  EXPECT_EQ(one(cell(kId, "PASS", binding("native")), cell(kId, "PASS"), &v), Verdict::BindingChanged);
   ASSERT_EQ(v.binding_changes.size(), 1u);
-  EXPECT_EQ(v.binding_changes[0], "timer: rom -> native");
-  EXPECT_EQ(verdict_line(v), std::string("BINDING_CHANGED ") + kId + ": PASS, timer: rom -> native");
+  EXPECT_EQ(v.binding_changes[0], "timer: native -> rom");
+  EXPECT_EQ(verdict_line(v), std::string("BINDING_CHANGED ") + kId + ": PASS, timer: native -> rom");
   EXPECT_EQ(one(cell(kId, "PASS"), cell(kId, "PASS")), Verdict::Unchanged);
+}
+
+// A kernel that silently stops using the hypervisor for a group it bound before fails the gate
+// with its own verdict, naming the group (VMI's quiet "mismatched rom version" fallback).
+TEST(Verdicts, BindingLostWhenAGroupFallsBackToNativeUnasked) {
+  CellVerdict v;
+  EXPECT_EQ(one(cell(kId, "PASS"), cell(kId, "PASS", binding("native")), &v), Verdict::BindingLost);
+  EXPECT_EQ(v.lost_groups, std::vector<std::string>{"timer"});
+  EXPECT_EQ(verdict_line(v).rfind("BINDING_LOST " + std::string(kId) + ": PASS but stopped using the hypervisor for timer", 0), 0u)
+      << verdict_line(v);
+  EXPECT_NE(verdict_line(v).find("timer: rom -> native"), std::string::npos);
+  EXPECT_TRUE(v.needs_rerun);  // the gate confirms it with a boot
+  VerdictSet set;
+  std::string err;
+  ASSERT_TRUE(diff(report({cell(kId, "PASS")}), report({cell(kId, "FLAKY", binding("native"))}), &set, &err));
+  EXPECT_FALSE(set.has_regression());
+  EXPECT_TRUE(set.fails());
+  EXPECT_NE(render_markdown(set).find("The gate fails: 1 cell(s) that stopped using the hypervisor"), std::string::npos);
+  json j = set;
+  EXPECT_EQ(j["bindings_lost"], 1);
+  EXPECT_EQ(j["verdicts"][0]["lost_groups"], json::array({"timer"}));
+  // Xen's groups count the same: xen -> native is lost.
+  json xen = binding();
+  xen["irq"] = "xen";
+  json native = xen;
+  native["irq"] = "native";
+  EXPECT_EQ(one(cell(kId, "PASS", xen), cell(kId, "PASS", native)), Verdict::BindingLost);
+}
+
+TEST(Verdicts, BindingDroppedOnRequestIsOnlyAChange) {
+  json head = cell(kId, "PASS", binding("native"));
+  head["cmdline"] = "quiet pv.native=mmu,timer";
+  EXPECT_EQ(one(cell(kId, "PASS"), head), Verdict::BindingChanged);
+  head["cmdline"] = "pv.native=all";
+  EXPECT_EQ(one(cell(kId, "PASS"), head), Verdict::BindingChanged);
+  head["cmdline"] = "pv.native=mmu";  // another group masked: timer was still lost
+  EXPECT_EQ(one(cell(kId, "PASS"), head), Verdict::BindingLost);
+  EXPECT_EQ(masked_groups("a pv.native=cpu,irq b pv.native=lazy"), (std::set<std::string>{"cpu", "irq", "lazy"}));
+  EXPECT_TRUE(masked_groups("pv.nativex=cpu").empty());
+}
+
+// A cell that fails now is a REGRESSION whatever its binding: one verdict, the worse one.
+TEST(Verdicts, RegressionBeatsBindingLost) {
+  json head = failing(kId);
+  head["binding"] = binding("native");
+  EXPECT_EQ(one(cell(kId, "PASS"), head), Verdict::Regression);
 }
 
 TEST(Verdicts, NewAndGone) {
@@ -187,7 +234,7 @@ TEST(Verdicts, BadReportsAreRefusedNamingTheField) {
 }
 
 TEST(Verdicts, NamesRoundTrip) {
-  for (auto v : {Verdict::Regression, Verdict::Fixed, Verdict::StillFailing, Verdict::BindingChanged, Verdict::New,
+  for (auto v : {Verdict::Regression, Verdict::BindingLost, Verdict::Fixed, Verdict::StillFailing, Verdict::BindingChanged, Verdict::New,
                  Verdict::Gone, Verdict::Error, Verdict::Unchanged})
     EXPECT_EQ(verdict_from_string(to_string(v)), v);
   EXPECT_FALSE(verdict_from_string("regression"));

@@ -183,6 +183,9 @@ class Record {
   int depth_ = 0;
 };
 
+// A stage's begin record: a death or a hang is placed in the stage that was running.
+void stage_begin(const char* name) { Record().str("ev", "stage").str("name", name).str("status", "begin").emit(); }
+
 void stage_record(const char* name, bool ok, const char* detail = nullptr) {
   Record r;
   r.str("ev", "stage").str("name", name).str("status", ok ? "ok" : "fail");
@@ -465,6 +468,7 @@ struct ProbeDef {
 
 template <size_t N>
 void run_stage(const char* stage, const ProbeDef (&probes)[N]) {
+  stage_begin(stage);
   bool failed = false;
   for (const ProbeDef& p : probes) failed |= run_probe(p.id, p.fn);
   stage_record(stage, !failed);
@@ -882,12 +886,14 @@ int main() {
   while (*start == ' ') ++start;
   Record().num("v", 1).str("ev", "hello").str("kernel", u.release).str("build", "agent-" PVM_AGENT_ARCH)
       .str("cmdline", start).emit();
+  stage_begin("boot");
 
   char boot_detail[kFieldCap + 1];
   snprintf(boot_detail, sizeof boot_detail, "%s %s%s%s", u.machine, u.release, mount_errors[0] ? "; " : "",
            mount_errors);
   stage_record("boot", mount_errors[0] == 0, boot_detail);
 
+  stage_begin("bind");
   read_hypervisor();
   g_cpuid = read_cpuid();
   if (g_hv.xen && strcmp(g_hv.guest_type, "PV") == 0) read_cpuid_fep(g_cpuid);
@@ -923,6 +929,7 @@ int main() {
   run_stage("mmu", mmu);
   run_stage("timer", timer);
 
+  stage_begin("shutdown");
   stage_record("shutdown", true);
   Record().str("ev", "done").num("pass", g_pass).num("fail", g_fail).num("skip", g_skip).emit();
   sync();
