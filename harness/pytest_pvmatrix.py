@@ -153,8 +153,9 @@ class MatrixDriver:
         object says they are."""
         work = self.out / ".cells" / cell_id  # ids are kernel=K/hv=V/cfg=C: a tree, not a name
         shutil.rmtree(work, ignore_errors=True)
+        # One cell is not a run of the matrix: the session's report records the history.
         proc = self.core("run", str(self.matrix), "--only", cell_id, "--out", str(work), "--jobs", "1",
-                         "--backend", self.backend, timeout=timeout)
+                         "--backend", self.backend, "--history", "none", timeout=timeout)
         try:
             cells = json.loads((work / "report.json").read_text(encoding="utf-8"))["cells"]
             cell = next(c for c in cells if c.get("id") == cell_id and "status" in c)

@@ -62,6 +62,11 @@ std::string testcase(const json& c) {
     if (!str(c, "expected_link").empty()) prop("expected_link", str(c, "expected_link"));
   }
   prop("log", str(c, "log"));
+  const bool has_history = c.contains("history") && c["history"].is_object();  // issue 17
+  if (has_history) {
+    prop("history", str(c["history"], "text"));
+    prop("history_kind", str(c["history"], "kind"));
+  }
   x += "      </properties>\n";
   const std::string reason = str(c, "reason");
   const std::string body = xml_escape(reason + "\n\n" + str(c, "evidence"));
@@ -82,6 +87,7 @@ std::string testcase(const json& c) {
   }
   std::string out = "log: " + str(c, "log") + "\nreproduce: " + str(c, "reproduce") + "\n";
   if (status == "FLAKY") out = "FLAKY: " + reason + "\n" + out;
+  if (has_history) out = "history: " + str(c["history"], "text") + "\n" + out;
   x += "      <system-out>" + xml_escape(out) + "</system-out>\n";
   x += "    </testcase>\n";
   return x;

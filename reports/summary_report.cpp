@@ -61,6 +61,31 @@ std::string shell_arg(const std::string& s) {
   return q + "'";
 }
 
+/// The history words of a cell ("" when the run recorded no history).
+std::string history_text(const json& c) {
+  return c.contains("history") && c["history"].is_object() ? str(c["history"], "text") : "";
+}
+
+/// "## History": every cell whose history says more than "passing" (issue 17), worst first.
+std::string history_section(const json& cells, const json& meta) {
+  if (!meta.contains("history") || !meta["history"].is_object()) return "";
+  const json& h = meta["history"];
+  if (!h.value("recorded", false))
+    return fmt::format("## History\n\nNot recorded in `{}`: {}\n\n", md_inline(str(h, "store")), md_inline(str(h, "error")));
+  std::string m;
+  size_t n = 0;
+  for (const char* kind : {"regressed", "failing", "never_passed", "intermittent", "fixed"}) {
+    for (const json& c : cells) {
+      if (!c.contains("history") || str(c["history"], "kind") != kind) continue;
+      m += fmt::format("- `{}` {}: {}\n", str(c, "id"), str(c, "status"), md_inline(history_text(c)));
+      ++n;
+    }
+  }
+  std::string head = fmt::format("## History (run {} in `{}`)\n\n", h.value("run", json()).dump(), md_inline(str(h, "store")));
+  if (n == 0) return head + "Every cell with a deciding result is passing, as in the runs before.\n\n";
+  return head + m + "\n";
+}
+
 class SummaryReport : public ReportWriter {
  public:
   std::string file_name() const override { return "summary.md"; }
@@ -102,6 +127,7 @@ class SummaryReport : public ReportWriter {
     for (const json* c : unexpected) {
       m += fmt::format("### {} `{}`\n\n", str(*c, "status"), str(*c, "id"));
       m += md_inline(str(*c, "reason")) + "\n\n";
+      if (!history_text(*c).empty()) m += "History: " + md_inline(history_text(*c)) + "\n\n";
       if (str(*c, "status") == "XPASS")
         m += fmt::format("A known issue expected {}: {}. Fixed? Then remove the known issue.\n\n", str(*c, "expected"),
                          md_inline(str(*c, "expected_reason")));
@@ -141,6 +167,7 @@ class SummaryReport : public ReportWriter {
       if (!findings.empty()) m += "\n";
     }
 
+    m += history_section(cells, meta);
     m += "## Counts\n\n| status | cells |\n|---|---|\n";
     for (const auto& [status, n] : summary.at("by_status").items())
       if (n.get<int>() > 0) m += fmt::format("| {} | {} |\n", status, n.get<int>());

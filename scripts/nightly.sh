@@ -10,7 +10,12 @@ scripts/build.sh
 scripts/fetch.sh || echo "fetch: some Xen or kernel packages are missing; their cells will be SKIP with the reason" >&2
 out=${1:-out/nightly}
 rc=0
+# The run records itself in the history store (history.sqlite beside $out, or $PVMATRIX_HISTORY):
+# each cell's report says since when it fails; history.html shows the matrix over time.
 build/pvmatrix run matrix/nightly.json --out "$out" || rc=$?
+history=${PVMATRIX_HISTORY:-$(dirname "$out")/history.sqlite}
+build/pvmatrix history --history "$history" --matrix nightly --html "$out/history.html" >/dev/null || true
 echo
 echo "HTML report: $(realpath "$out")/report.html"
+if [ -f "$out/history.html" ]; then echo "History:     $(realpath "$out")/history.html (pvmatrix history --history $history)"; fi
 exit $rc

@@ -7,10 +7,14 @@ PACKAGES=(
   # build
   cmake g++ gcc-multilib g++-multilib make pkg-config
   nlohmann-json3-dev libgtest-dev libgmock-dev libcli11-dev libfmt-dev libvirt-dev libbenchmark-dev liblzma-dev libzstd-dev zlib1g-dev
+  # the history store (issue 17): SQLite by default, PostgreSQL when a team shares one
+  libsqlite3-dev libpqxx-dev
   # the hypervisor side
   qemu-system-x86 libvirt-daemon-system libvirt-clients
   # the pytest driver and its tests
   python3 python3-pytest python3-pytest-xdist python3-jsonschema python3-libvirt
+  # the history tests' throwaway PostgreSQL cluster (tests/e2e/test_history.py: initdb + pg_ctl, no systemd)
+  postgresql
   # the HTML report's browser tests
   chromium chromium-driver
   # the host-load e2e test (tests/e2e/test_host_load.py)

@@ -1,5 +1,6 @@
 // `pvmatrix diff BASE.json HEAD.json`: per-cell verdicts of a run against a baseline run.
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <string>
@@ -8,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "command.h"
+#include "history_store.h"
 #include "json_text.h"
 #include "verdicts.h"
 
@@ -18,7 +20,20 @@ struct DiffOptions {
   std::string base, head;
   std::string json_out;  ///< verdicts.json path ("" = none, "-" = stdout)
   std::string md_out;    ///< Markdown summary path ("" = none, "-" = stdout)
+  std::string baseline;  ///< "history": the base comes from the history store (BASE omitted)
+  std::string history;   ///< the store ("" = default_history_location(HEAD's directory))
+  std::string base_rev;  ///< with --baseline history: the base run's revision (prefix; "" = any)
 };
+
+// `--baseline history`: the last complete run of HEAD's matrix in the store (not HEAD itself).
+bool read_history_baseline(const DiffOptions& o, const nlohmann::json& head, nlohmann::json* base, std::string* label,
+                           std::string* err) {
+  std::string dir = std::filesystem::path(o.head).parent_path().string();
+  std::string location = o.history.empty() ? default_history_location((dir.empty() ? "." : dir)) : o.history;
+  if (history_baseline_for(location, head, o.base_rev, base, label, err)) return true;
+  if (err->rfind("meta.", 0) == 0) *err = o.head + ": " + *err;
+  return false;
+}
 
 // Reads a report; on a syntax error `*err` is "file:line:col: message".
 bool read_json(const std::string& path, nlohmann::json* out, std::string* err) {
@@ -56,16 +71,18 @@ bool write_text(const std::string& path, const std::string& text, std::string* e
 int run_diff(const DiffOptions& o) {
   nlohmann::json base, head;
   std::string err;
-  if (!read_json(o.base, &base, &err) || !read_json(o.head, &head, &err)) {
+  std::string base_label = o.base;
+  if (!read_json(o.head, &head, &err) ||
+      (o.baseline == "history" ? !read_history_baseline(o, head, &base, &base_label, &err) : !read_json(o.base, &base, &err))) {
     std::fprintf(stderr, "pvmatrix diff: %s\n", err.c_str());
     return kExitUsage;
   }
   VerdictSet set;
-  set.base_label = o.base;
+  set.base_label = base_label;
   set.head_label = o.head;
   if (!diff(base, head, &set, &err)) {
     bool base_side = err.rfind("base: ", 0) == 0;
-    std::string file = base_side ? o.base : o.head;
+    std::string file = base_side ? base_label : o.head;
     std::fprintf(stderr, "pvmatrix diff: %s: %s\n", file.c_str(), err.substr(6).c_str());
     return kExitUsage;
   }
@@ -92,11 +109,24 @@ void setup_diff(CLI::App& app, int& exit_code) {
       "UNCHANGED. A cell works when PASS, XPASS or FLAKY. FLAKY cells are flagged 'needs re-run' (`pvmatrix gate`\n"
       "re-runs them).\n"
       "Exit status: 0 no regression, 1 a REGRESSION or BINDING_LOST, 2 bad input (file:line:col).");
-  sub->add_option("BASE", opts->base, "Baseline report.json")->required();
-  sub->add_option("HEAD", opts->head, "report.json to judge")->required();
+  sub->add_option("BASE", opts->base, "Baseline report.json (omitted with --baseline history)");
+  sub->add_option("HEAD", opts->head, "report.json to judge");
+  sub->add_option("--baseline", opts->baseline,
+                  "history: compare against the last complete run of HEAD's matrix in the history store")
+      ->check(CLI::IsMember({"history"}));
+  sub->add_option("--history", opts->history,
+                  "History store (default: $PVMATRIX_HISTORY, else history.sqlite beside HEAD's directory)");
+  sub->add_option("--base-rev", opts->base_rev, "With --baseline history: the base run's git revision (or a prefix)");
   sub->add_option("--json", opts->json_out, "Write verdicts.json here ('-' for stdout)");
   sub->add_option("--md", opts->md_out, "Write the Markdown summary here ('-' for stdout)");
-  sub->callback([opts, &exit_code] { exit_code = run_diff(*opts); });
+  sub->callback([opts, &exit_code] {
+    if (opts->baseline == "history" && opts->head.empty()) std::swap(opts->base, opts->head);  // one positional: HEAD
+    if (opts->head.empty() || (opts->baseline.empty() && opts->base.empty()))
+      throw CLI::RequiredError(opts->baseline.empty() ? "BASE and HEAD" : "HEAD");
+    if (opts->baseline == "history" && !opts->base.empty())
+      throw CLI::ValidationError("--baseline history", "takes HEAD only, not BASE");
+    exit_code = run_diff(*opts);
+  });
 }
 
 const Registrar registrar{"diff", setup_diff};

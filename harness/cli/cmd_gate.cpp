@@ -127,7 +127,9 @@ int side_command(const GateOptions& o, const Side& side, std::vector<std::string
   std::vector<std::string> argv{side.harness};
   argv.insert(argv.end(), args.begin(), args.end());
   argv.insert(argv.end(), {"--root", side.tree.src, "--images", side.tree.images});
-  std::map<std::string, std::string> env;
+  // The gate's runs record no history (issue 17): a patch under judgment is not a nightly. The
+  // environment, not --history: the head's own pvmatrix may predate the option.
+  std::map<std::string, std::string> env{{"PVMATRIX_HISTORY", "none"}};
   if (!cache_dir.empty()) env["PVMATRIX_CACHE"] = cache_dir;
   std::error_code ec;
   fs::create_directories(o.out, ec);

@@ -25,6 +25,7 @@
 #include "predict.h"
 #include "qemu_launcher.h"
 #include "result_cache.h"
+#include "run_history.h"
 #include "run_cell.h"
 #include "run_report.h"
 #include "scheduler.h"
@@ -51,6 +52,7 @@ struct RunOptions {
   bool dry_run = false;
   bool cache = false;
   bool workarounds = false;  ///< search workarounds for every cell that does not work
+  std::string history;          ///< history store ("" = default_history_location(out), "none")
 };
 
 /// This process's argv, for the report's metadata (Linux: /proc/self/cmdline).
@@ -164,6 +166,9 @@ int run_run(RunOptions o) {
   std::vector<CellSpec> specs;
   if (!make_cell_specs(m, *world, &specs, &err)) return fail(err);
   if (o.out.empty()) o.out = o.resume.empty() ? "out/" + m.name : o.resume;
+  // The history store is opened before anything boots: one of a newer schema stops the run here.
+  RunHistory history(o.dry_run ? "none" : o.history.empty() ? default_history_location(o.out) : o.history);
+  if (!history.check(&err)) return fail(err);
 
   // Cells already done: --resume keeps them, --from-cells provides them all.
   std::map<std::string, json> kept;
@@ -262,6 +267,9 @@ int run_run(RunOptions o) {
   finish_run_meta(&meta);
   if (!o.resume.empty()) meta["resumed_from"] = o.resume + "/report.json";
   json report = make_report(std::move(meta), axes_of(m), std::move(cells), complete);
+  bool history_ok = true;
+  if (run.interrupted_by == 0) history_ok = history.record(&report);  // cells gain their history words
+  else history.skip("interrupted: import the report after --resume completes it");
   if (!write_reports(report, o.out, default_report_writers(), &err)) return fail(err);
 
   // One line of counts, then the exit status.
@@ -272,7 +280,7 @@ int run_run(RunOptions o) {
               complete ? "" : " (partial)", counts.c_str(), o.out.c_str());
   if (cache) std::printf("pvmatrix: cache: %zu hits, %zu boots\n", cached->hits(), cached->boots() + retry_boots.load());
   if (run.interrupted_by == SIGINT) return 130;
-  if (run.interrupted_by != 0) return kExitUsage;
+  if (run.interrupted_by != 0 || !history_ok) return kExitUsage;
   return report["summary"]["unexpected"].get<int>() > 0 ? kExitFailure : kExitOk;
 }
 
@@ -304,6 +312,9 @@ void setup_run(CLI::App& app, int& exit_code) {
   sub->add_flag("--workarounds", o->workarounds,
                 "For every cell that does not work, boot its workarounds (pv.native masks; a real kernel: the other\n"
                 "dom0 mode, then its descriptor's switches, stopping at the first that works) into `workarounds`");
+  sub->add_option("--history", o->history,
+                  "History store: an SQLite file, a postgresql:// URI, or none (default: $PVMATRIX_HISTORY, else "
+                  "history.sqlite beside OUT)");
   sub->add_flag("--dry-run", o->dry_run, "Boot nothing: every cell is SKIP (checks the matrix and the reports)");
   sub->add_option("--root", o->root, "Repository root (default: $PVMATRIX_ROOT, else the source tree)");
   sub->add_option("--images", o->images, "Image directory (default: $PVMATRIX_IMAGES, else build/images)");

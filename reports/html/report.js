@@ -391,12 +391,26 @@
     b.classList.toggle('selected', state.cell === c.id);
     return b;
   }
+  // History (issue 17): the words, and a strip of the cell's last results, oldest first.
+  function historyOf(c) { return c.history && typeof c.history === 'object' ? c.history : null; }
+  function historyStrip(c, id) {
+    var hist = historyOf(c);
+    var strip = h('span', { class: 'hstrip', id: id || null, 'aria-label': 'last results' });
+    // "41:PASS 42:ERROR 43:FAIL": run:status, oldest first.
+    (hist && typeof hist.strip === 'string' ? hist.strip.split(' ') : []).forEach(function (e) {
+      var at = e.indexOf(':');
+      if (at < 1) return;
+      var run = e.slice(0, at), st = e.slice(at + 1);
+      strip.appendChild(h('i', { class: 'st-' + st, 'data-run': run, 'data-status': st, title: 'run ' + run + ': ' + st }));
+    });
+    return strip;
+  }
   function buildCellButton(c) {
     var vd = verdictOf(c);
     var cls = 'cell st-' + c.status + (vd ? ' v-' + vd : '');
     var why = whyText(c);
     var title = c.id + '\nstatus: ' + c.status + (vd ? '\nverdict: ' + vd : '') + '\nbinding: ' + bindingTitle(c.binding) +
-      (why ? '\n' + why : '');
+      (why ? '\n' + why : '') + (historyOf(c) ? '\nhistory: ' + str(historyOf(c).text) : '');
     var b = h('button', { class: cls, 'data-id': c.id, 'data-status': c.status, title: title, type: 'button' });
     b.appendChild(h('span', { class: 'st', text: c.status }));
     if (vd && vd !== 'UNCHANGED') b.appendChild(h('span', { class: 'verdict', text: vd }));
@@ -408,6 +422,10 @@
     if (why) b.appendChild(h('span', { class: c.status === 'XFAIL' ? 'note' : 'why', text: why }));
     var attempts = Array.isArray(c.attempts) ? c.attempts.length : 0;
     if (attempts > 1 && c.status !== 'FLAKY') b.appendChild(h('span', { class: 'note', text: attempts + ' attempts' }));
+    if (historyOf(c)) {
+      b.setAttribute('data-history', str(historyOf(c).kind));
+      b.appendChild(historyStrip(c));
+    }
     return b;
   }
   function renderGrids() {
@@ -519,6 +537,8 @@
     if (vd && vd.needs_rerun) panel.appendChild(h('p', { class: 'muted', text: 'not confirmed by a re-run yet (a REGRESSION, or FLAKY on one side): the gate re-runs it before believing the verdict' +
       (vd.rerun ? ' (re-run: ' + str(vd.rerun) + ')' : '') }));
     if (c.reason) panel.appendChild(h('p', { class: 'reason', id: 'details-reason', text: str(c.reason) }));
+    if (historyOf(c)) panel.appendChild(h('p', { id: 'details-history' }, [h('b', { text: 'history: ' }),
+      h('span', { id: 'details-history-text', text: str(historyOf(c).text) }), ' ', historyStrip(c, 'details-history-strip')]));
     if (c.gone) return;
 
     panel.appendChild(kv([

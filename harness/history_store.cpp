@@ -1,0 +1,562 @@
+#include "history_store.h"
+
+#include <cstdlib>
+#include <algorithm>
+#include <filesystem>
+#include <tuple>
+#include <set>
+#include <unordered_map>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "matrix.h"  // sha256_hex
+#include "run_report.h"
+
+namespace pvm {
+namespace {
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+/// One forward step of the schema. `{id}` is the dialect's auto-numbered key column,
+/// `{clustered}` SQLite's WITHOUT ROWID (PostgreSQL: nothing).
+struct Migration {
+  int version;
+  std::vector<const char*> statements;
+};
+
+const std::vector<Migration>& migrations() {
+  static const std::vector<Migration> kMigrations = {
+      {1,
+       {
+           "CREATE TABLE runs ("
+           " id {id},"
+           " run_key TEXT NOT NULL UNIQUE,"  // run_key(meta): importing a report twice changes nothing
+           " matrix TEXT NOT NULL,"
+           " matrix_sha256 TEXT,"
+           " revision TEXT,"
+           " dirty INTEGER,"
+           " host TEXT,"
+           " started_at TEXT,"
+           " started_at_ms BIGINT NOT NULL,"
+           " ended_at TEXT,"
+           " complete INTEGER NOT NULL,"
+           " shard TEXT,"
+           " only_cells TEXT,"
+           " total INTEGER NOT NULL,"
+           " unexpected INTEGER NOT NULL,"
+           " by_status TEXT NOT NULL,"
+           " source TEXT NOT NULL,"
+           " recorded_at TEXT NOT NULL)",
+           "CREATE INDEX runs_by_matrix ON runs (matrix, started_at_ms)",
+           "CREATE TABLE results ("
+           " run_id BIGINT NOT NULL REFERENCES runs (id),"
+           " cell TEXT NOT NULL,"
+           " kernel TEXT NOT NULL,"
+           " hv TEXT NOT NULL,"
+           " config TEXT NOT NULL,"
+           " status TEXT NOT NULL,"
+           " stage TEXT,"
+           " binding TEXT,"
+           " probe TEXT,"
+           " probe_detail TEXT,"
+           " reason TEXT,"
+           " expected_reason TEXT,"
+           " duration_ms BIGINT,"
+           " attempts INTEGER,"
+           " PRIMARY KEY (run_id, cell)){clustered}",
+           "CREATE INDEX results_by_cell ON results (cell, run_id)",
+       }},
+  };
+  return kMigrations;
+}
+
+constexpr const char* kResultColumns =
+    "run_id, cell, kernel, hv, config, status, stage, binding, probe, probe_detail, reason, expected_reason, "
+    "duration_ms, attempts";
+constexpr size_t kResultColumnCount = 14;
+constexpr size_t kRowsPerInsert = 200;  // 2,800 parameters a statement: well under both databases' limits
+
+std::string replace_all(std::string s, const std::string& from, const std::string& to) {
+  for (size_t at = s.find(from); at != std::string::npos; at = s.find(from, at + to.size())) s.replace(at, from.size(), to);
+  return s;
+}
+
+SqlValue text_or_null(const json& j, const char* key) {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) return std::nullopt;
+  if (it->is_string()) return it->get<std::string>();
+  return it->dump();
+}
+std::string text_of(const json& j, const char* key, const std::string& fallback = "") {
+  auto v = text_or_null(j, key);
+  return v ? *v : fallback;
+}
+int64_t number(const SqlValue& v) { return v ? std::strtoll(v->c_str(), nullptr, 10) : 0; }
+std::string str(const SqlValue& v) { return v ? *v : ""; }
+
+std::string short_revision(const std::string& rev) { return rev.empty() ? "unknown" : rev.substr(0, 12); }
+
+}  // namespace
+
+std::string run_key(const json& meta) {
+  json m = meta.is_object() ? meta : json::object();
+  m.erase("history");
+  return sha256_hex(m.dump());
+}
+
+bool HistoryStore::is_postgres(const std::string& location) {
+  return location.rfind("postgresql://", 0) == 0 || location.rfind("postgres://", 0) == 0;
+}
+
+std::string HistoryStore::display(const std::string& location) {
+  if (!is_postgres(location)) return location.rfind("sqlite:", 0) == 0 ? location.substr(7) : location;
+  // postgresql://user:password@host/db -> postgresql://user@host/db
+  size_t scheme = location.find("://") + 3;
+  size_t at = location.find('@', scheme);
+  size_t colon = location.find(':', scheme);
+  if (at == std::string::npos || colon == std::string::npos || colon > at) return location;
+  return location.substr(0, colon) + location.substr(at);
+}
+
+std::unique_ptr<HistoryStore> HistoryStore::open(const std::string& location, bool create, std::string* err,
+                                                 HistoryOpenError* why) {
+  *why = HistoryOpenError::Unavailable;
+  std::unique_ptr<SqlConnection> db;
+  std::string shown = display(location);
+  if (is_postgres(location)) {
+    db = open_postgres(location, err);
+    if (!db) return *err = fmt::format("history store {}: {}", shown, *err), nullptr;
+  } else {
+    std::string path = location.rfind("sqlite:", 0) == 0 ? location.substr(7) : location;
+    std::error_code ec;
+    if (!create && !fs::exists(path, ec))
+      return *err = fmt::format("history store {}: no such file (a run records one; see --history)", path), nullptr;
+    if (create && fs::path(path).has_parent_path()) fs::create_directories(fs::path(path).parent_path(), ec);
+    db = open_sqlite(path, create, err);
+    if (!db) return *err = fmt::format("history store {}: {}", path, *err), nullptr;
+  }
+  std::unique_ptr<HistoryStore> store(new HistoryStore(std::move(db), location));
+  if (!store->migrate(err, why)) return *err = fmt::format("history store {}: {}", shown, *err), nullptr;
+  *why = HistoryOpenError::None;
+  return store;
+}
+
+bool HistoryStore::migrate(std::string* err, HistoryOpenError* why) {
+  // Read the version first without writing anything: a newer store must stay untouched.
+  std::vector<SqlRow> rows;
+  std::string probe_err;
+  if (db_->exec("SELECT MAX(version) FROM pvmatrix_schema", {}, &rows, &probe_err)) {
+    version_ = rows.empty() ? 0 : static_cast<int>(number(rows[0][0]));
+    if (version_ > kHistorySchemaVersion) {
+      *why = HistoryOpenError::NewerSchema;
+      *err = fmt::format("schema version {} is newer than this pvmatrix's (version {}): upgrade pvmatrix; nothing was written",
+                         version_, kHistorySchemaVersion);
+      return false;
+    }
+    if (version_ == kHistorySchemaVersion) return true;
+  } else if (db_->exec("SELECT 1", {}, nullptr, err) == false) {
+    return false;  // not a missing table: the database itself is unreadable
+  }
+  if (!db_->begin_write(err)) return false;
+  auto fail = [&](const std::string& what) {
+    db_->rollback();
+    *err = what;
+    return false;
+  };
+  if (!db_->exec("CREATE TABLE IF NOT EXISTS pvmatrix_schema (version INTEGER NOT NULL)", {}, nullptr, err))
+    return fail(*err);
+  rows.clear();
+  if (!db_->exec("SELECT MAX(version) FROM pvmatrix_schema", {}, &rows, err)) return fail(*err);
+  version_ = rows.empty() ? 0 : static_cast<int>(number(rows[0][0]));  // another writer may have migrated
+  if (version_ > kHistorySchemaVersion) {
+    *why = HistoryOpenError::NewerSchema;
+    return fail(fmt::format("schema version {} is newer than this pvmatrix's (version {}): upgrade pvmatrix; nothing was written",
+                            version_, kHistorySchemaVersion));
+  }
+  const bool pg = std::string(db_->dialect()) == "postgresql";
+  const std::string id_column = pg ? "BIGSERIAL PRIMARY KEY" : "INTEGER PRIMARY KEY";
+  // SQLite: a run's results stored together, in key order (a run's timeline reads are range scans).
+  const std::string clustered = pg ? "" : " WITHOUT ROWID";
+  for (const Migration& m : migrations()) {
+    if (m.version <= version_) continue;
+    for (const char* statement : m.statements)
+      if (!db_->exec(replace_all(replace_all(statement, "{id}", id_column), "{clustered}", clustered), {}, nullptr, err))
+        return fail(fmt::format("migration to version {}: {}", m.version, *err));
+    if (!db_->exec("INSERT INTO pvmatrix_schema (version) VALUES (?)", {std::to_string(m.version)}, nullptr, err))
+      return fail(*err);
+    version_ = m.version;
+  }
+  return db_->commit(err);
+}
+
+bool HistoryStore::record(const json& report, const std::string& source, int64_t* run_id, bool* already,
+                          std::string* err) {
+  *already = false;
+  if (!report.is_object() || !report.contains("cells") || !report["cells"].is_array())
+    return *err = "not a report (no \"cells\" array)", false;
+  const json meta = report.value("meta", json::object());
+  const std::string key = run_key(meta);
+  const json matrix = meta.value("matrix", json::object());
+  const json git = meta.value("git", json::object());
+  const json summary = report.value("summary", json::object());
+  json counts = json::object();
+  int total = 0, unexpected = 0;
+  if (summary.is_object()) {
+    const json by_status = summary.value("by_status", json::object());
+    for (const auto& [status, n] : by_status.items())
+      if (n.is_number_integer() && n.get<int>() > 0) counts[status] = n;
+    total = summary.value("total", static_cast<int>(report["cells"].size()));
+    unexpected = summary.value("unexpected", 0);
+  }
+
+  if (!db_->begin_write(err)) return false;
+  auto fail = [&](const std::string& what) {
+    db_->rollback();
+    *err = what;
+    return false;
+  };
+  std::vector<SqlRow> rows;
+  if (!db_->exec("SELECT id FROM runs WHERE run_key = ?", {key}, &rows, err)) return fail(*err);
+  if (!rows.empty()) {
+    *run_id = number(rows[0][0]);
+    *already = true;
+    db_->rollback();
+    return true;
+  }
+  SqlValue dirty;
+  if (git.is_object() && git.contains("dirty") && git["dirty"].is_boolean()) dirty = git["dirty"].get<bool>() ? "1" : "0";
+  std::vector<SqlValue> run = {
+      key,
+      text_of(matrix, "name", "unknown"),
+      text_or_null(matrix, "sha256"),
+      text_or_null(git, "revision"),
+      dirty,
+      text_or_null(meta, "host"),
+      text_or_null(meta, "started_at"),
+      std::to_string(meta.value("started_at_ms", int64_t{0})),
+      text_or_null(meta, "ended_at"),
+      report.value("complete", false) ? "1" : "0",
+      text_or_null(meta, "shard"),
+      text_or_null(meta, "only"),
+      std::to_string(total),
+      std::to_string(unexpected),
+      counts.dump(),
+      source,
+      utc_now_iso8601(),
+  };
+  rows.clear();
+  if (!db_->exec("INSERT INTO runs (run_key, matrix, matrix_sha256, revision, dirty, host, started_at, started_at_ms,"
+                 " ended_at, complete, shard, only_cells, total, unexpected, by_status, source, recorded_at)"
+                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                 run, &rows, err))
+    return fail(*err);
+  if (rows.empty()) return fail("INSERT returned no run id");
+  *run_id = number(rows[0][0]);
+  const std::string id = std::to_string(*run_id);
+
+  // The cells, kRowsPerInsert to a statement.
+  const json& cells = report["cells"];
+  std::vector<SqlValue> params;
+  size_t pending = 0;
+  auto flush = [&]() {
+    if (pending == 0) return true;
+    std::string sql = fmt::format("INSERT INTO results ({}) VALUES ", kResultColumns);
+    std::string one = "(?";
+    for (size_t c = 1; c < kResultColumnCount; ++c) one += ", ?";
+    one += ")";
+    for (size_t r = 0; r < pending; ++r) sql += (r ? ", " : "") + one;
+    bool ok = db_->exec(sql, params, nullptr, err);
+    params.clear();
+    pending = 0;
+    return ok;
+  };
+  for (size_t i = 0; i < cells.size(); ++i) {
+    const json& c = cells[i];
+    if (!c.is_object() || !c.contains("id") || !c["id"].is_string() || !c.contains("status") || !c["status"].is_string())
+      return fail(fmt::format("cells[{}]: not a cell object (no string \"id\" and \"status\")", i));
+    SqlValue probe, detail;
+    if (auto probes = c.find("probes"); probes != c.end() && probes->is_array())  // no copy: 2,000 cells a run
+      for (const json& p : *probes)
+        if (p.is_object() && p.value("status", "") == "fail") {
+          probe = text_or_null(p, "id");
+          detail = text_or_null(p, "detail");
+          break;
+        }
+    SqlValue binding;
+    if (c.contains("binding") && c["binding"].is_object() && !c["binding"].empty()) binding = c["binding"].dump();
+    SqlValue attempts;
+    if (c.contains("attempts")) attempts = std::to_string(c["attempts"].is_array() ? c["attempts"].size() : c.value("attempts", 0));
+    SqlValue duration;
+    if (c.contains("duration_ms") && c["duration_ms"].is_number()) duration = std::to_string(c["duration_ms"].get<int64_t>());
+    for (SqlValue v : {SqlValue(id), text_or_null(c, "id"), SqlValue(text_of(c, "kernel")), SqlValue(text_of(c, "hv")),
+                       SqlValue(text_of(c, "config")), text_or_null(c, "status"), text_or_null(c, "stage"), binding, probe,
+                       detail, text_or_null(c, "reason"), text_or_null(c, "expected_reason"), duration, attempts})
+      params.push_back(std::move(v));
+    if (++pending == kRowsPerInsert && !flush()) return fail(*err);
+  }
+  if (!flush()) return fail(*err);
+  return db_->commit(err);
+}
+
+bool HistoryStore::runs(const std::string& matrix, size_t limit, std::vector<HistoryRun>* out, std::string* err) {
+  std::string sql =
+      "SELECT id, matrix, revision, dirty, host, started_at, shard, source, complete, total, unexpected, by_status"
+      " FROM runs" +
+      std::string(matrix.empty() ? "" : " WHERE matrix = ?") + " ORDER BY started_at_ms DESC, id DESC";
+  if (limit > 0) sql += fmt::format(" LIMIT {}", limit);
+  std::vector<SqlRow> rows;
+  std::vector<SqlValue> params;
+  if (!matrix.empty()) params.push_back(matrix);
+  if (!db_->exec(sql, params, &rows, err)) return false;
+  for (const SqlRow& r : rows) {
+    HistoryRun run;
+    run.id = number(r[0]);
+    run.matrix = str(r[1]);
+    run.revision = str(r[2]);
+    run.dirty = number(r[3]) != 0;
+    run.host = str(r[4]);
+    run.started_at = str(r[5]);
+    run.shard = str(r[6]);
+    run.source = str(r[7]);
+    run.complete = number(r[8]) != 0;
+    run.total = static_cast<int>(number(r[9]));
+    run.unexpected = static_cast<int>(number(r[10]));
+    json counts = json::parse(str(r[11]), nullptr, false);
+    if (counts.is_object())
+      for (const auto& [status, n] : counts.items())
+        if (n.is_number_integer()) run.by_status[status] = n.get<int>();
+    out->push_back(std::move(run));
+  }
+  return true;
+}
+
+bool HistoryStore::timelines(const std::string& matrix, int64_t up_to,
+                             std::map<std::string, std::vector<HistoryEntry>>* out, std::string* err,
+                             std::set<std::string>* cut, size_t depth) {
+  // The matrix's runs in order (a few hundred rows), then the results of the last `depth` of
+  // them, unsorted: the database neither joins nor sorts, and a run costs O(depth x cells)
+  // however long the history. Cells that did not work in any of those runs get their whole
+  // history (their failing streak, "never passed"), a few cells at a time.
+  int64_t until_ms = INT64_MAX;
+  std::vector<SqlRow> rows;
+  if (up_to > 0) {
+    if (!db_->exec("SELECT started_at_ms FROM runs WHERE id = ?", {std::to_string(up_to)}, &rows, err)) return false;
+    if (rows.empty()) return *err = fmt::format("no run {}", up_to), false;
+    until_ms = number(rows[0][0]);
+    rows.clear();
+  }
+  const std::string until = std::to_string(until_ms);
+  if (!db_->exec("SELECT id FROM runs WHERE matrix = ? AND started_at_ms <= ? ORDER BY started_at_ms, id",
+                 {matrix, until}, &rows, err))
+    return false;
+  std::unordered_map<int64_t, size_t> ordinal;
+  for (const SqlRow& r : rows) ordinal.emplace(number(r[0]), ordinal.size());
+  const size_t first_recent = depth > 0 && rows.size() > depth ? rows.size() - depth : 0;
+  std::string recent;  // "12, 13, ..." (numbers from the store itself)
+  for (size_t i = first_recent; i < rows.size(); ++i) recent += (recent.empty() ? "" : ", ") + str(rows[i][0]);
+  const int64_t oldest_recent = rows.empty() ? 0 : number(rows[first_recent][0]);
+  rows.clear();
+  if (recent.empty()) return true;
+
+  using Entries = std::vector<std::pair<size_t, HistoryEntry>>;
+  std::unordered_map<std::string, Entries> by_cell;
+  auto on_row = [&](const SqlRow& r) {
+    int64_t run = number(r[1]);
+    auto it = ordinal.find(run);
+    if (it == ordinal.end() || !r[0]) return;  // a run recorded meanwhile
+    auto cell = by_cell.find(*r[0]);
+    if (cell == by_cell.end()) cell = by_cell.emplace(*r[0], Entries{}).first;
+    HistoryEntry e;
+    e.run = run;
+    e.status = str(r[2]);
+    cell->second.emplace_back(it->second, std::move(e));
+  };
+  if (!db_->each_row("SELECT cell, run_id, status FROM results WHERE run_id IN (" + recent + ")", {}, on_row, err))
+    return false;
+
+  if (first_recent > 0) {
+    std::vector<std::string> whole;  // never worked in the recent runs: read everything
+    for (auto& [cell, entries] : by_cell) {
+      bool worked = false, in_oldest = false;
+      for (const auto& [n, e] : entries) {
+        worked = worked || e.status == "PASS" || e.status == "XPASS" || e.status == "FLAKY";
+        in_oldest = in_oldest || e.run == oldest_recent;
+      }
+      if (!worked) whole.push_back(cell);
+      else if (cut && in_oldest) cut->insert(cell);  // older results exist and were not read
+    }
+    constexpr size_t kCellsPerQuery = 100;
+    for (size_t i = 0; i < whole.size(); i += kCellsPerQuery) {
+      std::vector<SqlValue> params;
+      std::string marks;
+      for (size_t j = i; j < std::min(whole.size(), i + kCellsPerQuery); ++j) {
+        params.push_back(whole[j]);
+        marks += marks.empty() ? "?" : ", ?";
+        by_cell[whole[j]].clear();
+      }
+      params.push_back(matrix);
+      params.push_back(until);
+      if (!db_->each_row("SELECT cell, run_id, status FROM results WHERE cell IN (" + marks +
+                             ") AND run_id IN (SELECT id FROM runs WHERE matrix = ? AND started_at_ms <= ?)",
+                         params, on_row, err))
+        return false;
+    }
+  }
+  for (auto& [cell, entries] : by_cell) {
+    std::sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    auto& timeline = (*out)[cell];
+    timeline.reserve(entries.size());
+    for (auto& [n, e] : entries) timeline.push_back(std::move(e));
+  }
+  return true;
+}
+
+bool HistoryStore::cells(std::vector<std::string>* out, std::string* err) {
+  // Answered from the (cell, run_id) index alone.
+  return db_->each_row("SELECT DISTINCT cell FROM results", {}, [out](const SqlRow& r) { out->push_back(str(r[0])); }, err);
+}
+
+bool HistoryStore::results(const std::string& matrix, std::vector<HistoryResult>* out, std::string* err,
+                           const std::vector<std::string>* only_cells, size_t last_runs) {
+  std::string where = matrix.empty() ? " WHERE 1 = 1" : " WHERE runs.matrix = ?";
+  if (last_runs > 0) {
+    std::vector<HistoryRun> recent;
+    if (!runs(matrix, last_runs, &recent, err)) return false;
+    std::string ids;
+    for (const HistoryRun& r : recent) ids += (ids.empty() ? "" : ", ") + std::to_string(r.id);
+    if (ids.empty()) return true;
+    where += " AND res.run_id IN (" + ids + ")";
+  }
+  std::vector<std::pair<int64_t, HistoryResult>> found;  // (started_at_ms, result)
+  auto on_row = [&](const SqlRow& r) {
+    found.emplace_back(number(r[11]), HistoryResult{str(r[0]), str(r[1]), str(r[2]), str(r[3]), str(r[4]),
+                                                    HistoryEntry{number(r[5]), str(r[6]), str(r[7]), str(r[8])},
+                                                    str(r[9]), str(r[10])});
+  };
+  const std::string select =
+      "SELECT res.cell, res.kernel, res.hv, res.config, runs.matrix, res.run_id, res.status, runs.revision,"
+      " runs.started_at, res.stage, res.reason, runs.started_at_ms FROM results res JOIN runs ON runs.id = res.run_id";
+  std::vector<SqlValue> base;
+  if (!matrix.empty()) base.push_back(matrix);
+  if (!only_cells) {
+    if (!db_->each_row(select + where, base, on_row, err)) return false;
+  } else {
+    constexpr size_t kCellsPerQuery = 100;
+    for (size_t i = 0; i < only_cells->size(); i += kCellsPerQuery) {
+      std::vector<SqlValue> params = base;
+      std::string marks;
+      for (size_t j = i; j < std::min(only_cells->size(), i + kCellsPerQuery); ++j) {
+        params.push_back((*only_cells)[j]);
+        marks += marks.empty() ? "?" : ", ?";
+      }
+      if (!db_->each_row(select + where + " AND res.cell IN (" + marks + ")", params, on_row, err)) return false;
+    }
+  }
+  std::stable_sort(found.begin(), found.end(), [](const auto& a, const auto& b) {
+    return std::tie(a.first, a.second.entry.run) < std::tie(b.first, b.second.entry.run);
+  });
+  out->reserve(out->size() + found.size());
+  for (auto& [ms, r] : found) out->push_back(std::move(r));
+  return true;
+}
+
+bool HistoryStore::baseline(const std::string& matrix, const std::string& revision, const json* exclude_meta,
+                            json* report, std::string* label, std::string* err) {
+  const std::string exclude = exclude_meta ? run_key(*exclude_meta) : "";
+  std::vector<SqlRow> rows;
+  std::vector<SqlValue> params = {matrix, exclude};
+  // A dirty work tree is not a revision: its runs are never a baseline.
+  std::string sql =
+      "SELECT id, revision, started_at_ms FROM runs WHERE matrix = ? AND complete = 1 AND run_key <> ?"
+      " AND (dirty IS NULL OR dirty = 0)";
+  if (!revision.empty()) {
+    // A revision may be abbreviated: a prefix of the full one.
+    sql += " AND revision LIKE ?";
+    params.push_back(revision + "%");
+  }
+  sql += " ORDER BY started_at_ms DESC, id DESC LIMIT 1";
+  if (!db_->exec(sql, params, &rows, err)) return false;
+  if (rows.empty()) {
+    *err = fmt::format("no complete run of matrix {}{} in history store {}", matrix,
+                       revision.empty() ? "" : " on revision " + revision, display(location_));
+    return false;
+  }
+  const int64_t run = number(rows[0][0]);
+  const SqlValue rev = rows[0][1];
+  const std::string until = str(rows[0][2]);
+  rows.clear();
+  if (!db_->exec("SELECT res.cell, res.kernel, res.hv, res.config, res.status, res.stage, res.binding, res.probe,"
+                 " res.probe_detail, res.reason, res.expected_reason, res.run_id FROM results res"
+                 " JOIN runs ON runs.id = res.run_id"
+                 " WHERE runs.matrix = ? AND runs.complete = 1 AND runs.run_key <> ? AND runs.started_at_ms <= ?"
+                 " AND (runs.dirty IS NULL OR runs.dirty = 0)"
+                 " AND (runs.revision = ? OR (runs.revision IS NULL AND CAST(? AS TEXT) IS NULL))"
+                 " ORDER BY runs.started_at_ms, runs.id",
+                 {matrix, exclude, until, rev, rev}, &rows, err))
+    return false;
+  std::map<std::string, json> latest;  // the latest result per cell wins
+  std::vector<std::string> order;
+  for (const SqlRow& r : rows) {
+    json cell = {{"id", str(r[0])},       {"kernel", str(r[1])}, {"hv", str(r[2])},
+                 {"config", str(r[3])},   {"status", str(r[4])}, {"stage", str(r[5])},
+                 {"binding", json::object()}, {"probes", json::array()}, {"reason", str(r[9])},
+                 {"expected_reason", str(r[10])}, {"history_run", number(r[11])}};
+    if (r[6]) {
+      json b = json::parse(*r[6], nullptr, false);
+      if (b.is_object()) cell["binding"] = b;
+    }
+    if (r[7]) cell["probes"].push_back({{"id", *r[7]}, {"status", "fail"}, {"detail", str(r[8])}});
+    if (!latest.count(str(r[0]))) order.push_back(str(r[0]));
+    latest[str(r[0])] = std::move(cell);
+  }
+  json cells = json::array();
+  for (const std::string& id : order) cells.push_back(std::move(latest[id]));
+  *report = {{"schema", kReportSchema},
+             {"schema_version", kReportSchemaVersion},
+             {"complete", true},
+             {"meta", {{"matrix", {{"name", matrix}}}, {"git", {{"revision", rev ? json(*rev) : json(nullptr)}}},
+                       {"history", {{"store", display(location_)}, {"run", run}}}}},
+             {"cells", std::move(cells)}};
+  *label = fmt::format("history run {} (matrix {}, revision {})", run, matrix, short_revision(str(rev)));
+  return true;
+}
+
+bool history_baseline_for(const std::string& location, const json& head, const std::string& revision, json* base,
+                          std::string* label, std::string* err) {
+  HistoryOpenError why;
+  auto store = HistoryStore::open(location, /*create=*/false, err, &why);
+  if (!store) return false;
+  const json meta = head.value("meta", json::object());
+  const json matrix = meta.value("matrix", json::object());
+  const std::string name = matrix.is_object() ? matrix.value("name", "") : "";
+  if (name.empty()) return *err = "meta.matrix.name is missing: which matrix's history?", false;
+  return store->baseline(name, revision, &meta, base, label, err);
+}
+
+std::string default_history_location(const std::string& out_dir) {
+  if (const char* env = std::getenv("PVMATRIX_HISTORY"); env && *env) return env;
+  std::string out = out_dir;
+  while (out.size() > 1 && out.back() == '/') out.pop_back();
+  fs::path parent = fs::path(out).parent_path();
+  return (parent.empty() ? fs::path("history.sqlite") : parent / "history.sqlite").string();
+}
+
+void annotate_history(json* report, const std::map<std::string, std::vector<HistoryEntry>>& timelines,
+                      const std::set<std::string>& cut, const std::string& store_display, int64_t run_id) {
+  for (json& cell : (*report)["cells"]) {
+    const std::string id = cell.value("id", "");
+    auto it = timelines.find(id);
+    if (it == timelines.end()) continue;
+    cell["history"] = history_words(it->second, kHistoryWindow, cut.count(id) > 0);
+  }
+  (*report)["meta"]["history"] = {{"store", store_display}, {"run", run_id}, {"recorded", true},
+                                  {"error", nullptr},       {"window", kHistoryWindow}};
+}
+
+void annotate_history_failure(json* report, const std::string& store_display, const std::string& error) {
+  (*report)["meta"]["history"] = {{"store", store_display}, {"run", nullptr}, {"recorded", false},
+                                  {"error", error},         {"window", kHistoryWindow}};
+}
+
+}  // namespace pvm
