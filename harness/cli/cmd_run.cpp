@@ -3,6 +3,7 @@
 // them in parallel (scheduler) -> write report.json, junit.xml, summary.md, report.html.
 // Exit 0: every cell PASS/XFAIL/SKIP/FLAKY; 1: an unexpected result; 2: usage or harness
 // error; 130 when interrupted by SIGINT (2 by SIGTERM), after writing a partial report.
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <cstdio>
@@ -81,23 +82,64 @@ std::string log_field(const CellSpec& s, int attempt) {
   return "logs/" + s.kernel + "/" + s.hv + "/" + name;
 }
 
-/// The workaround search (harness/workarounds.h) for a cell that does not work (FAIL, CRASH,
-/// HANG, XFAIL): each variant booted in turn and recorded in the cell's `workarounds`. A
-/// reference kernel's masks are cheap and all reported; a real kernel's variants cost a Linux
-/// boot each, so its search stops at the first that works.
-void search_workarounds(const World& world, Launcher& launcher, const CellResult& r, json* cell,
-                        const std::atomic<int>* interrupt) {
-  if (r.status != Status::Fail && r.status != Status::Crash && r.status != Status::Hang && r.status != Status::Xfail)
-    return;
-  const bool real = r.spec.kernel_family == "linux";
-  json tried = json::array();
-  for (const WorkaroundTry& w : workaround_tries(world, r.spec)) {
-    if (interrupt->load() != 0) break;
-    CellResult t = run_cell(launcher, w.spec, {});
-    tried.push_back({{"mask", w.label}, {"status", to_string(t.status)}});
-    if (real && (t.status == Status::Pass || t.status == Status::Xpass || t.status == Status::Flaky)) break;
+/// Prints nothing: the workaround boots are part of their cells' results.
+class QuietStatus : public RunStatus {
+ public:
+  void run_started(size_t, int) override {}
+  void cell_started(const CellSpec&, int) override {}
+  void cell_finished(const CellResult&, size_t, size_t) override {}
+  void run_finished(bool) override {}
+};
+
+bool works(Status s) { return s == Status::Pass || s == Status::Xpass || s == Status::Flaky; }
+
+/// The workaround search (harness/workarounds.h) for every cell that does not work (FAIL,
+/// CRASH, HANG, XFAIL): each variant booted and recorded in the cell's `workarounds`. A
+/// reference kernel's masks are cheap and all reported, booted `jobs` at a time across every
+/// such cell; a real kernel's variants cost a Linux boot each, so its search goes one by one
+/// and stops at the first that works.
+void search_workarounds(const World& world, Launcher& launcher, const std::vector<std::optional<CellResult>>& results,
+                        std::map<std::string, json>* cells, int jobs, const std::atomic<int>* interrupt) {
+  struct Owner {
+    std::string id, label;
+  };
+  std::vector<CellSpec> batch;
+  std::vector<Owner> owners;
+  std::map<std::string, json> tried;
+  for (const auto& r : results) {
+    if (!r || (r->status != Status::Fail && r->status != Status::Crash && r->status != Status::Hang &&
+               r->status != Status::Xfail))
+      continue;
+    const std::string id = r->spec.id();
+    tried[id] = json::array();
+    if (r->spec.kernel_family == "linux") {
+      for (const WorkaroundTry& w : workaround_tries(world, r->spec)) {
+        if (interrupt->load() != 0) break;
+        CellResult t = run_cell(launcher, w.spec, {});
+        tried[id].push_back({{"mask", w.label}, {"status", to_string(t.status)}});
+        if (works(t.status)) break;
+      }
+      continue;
+    }
+    for (const WorkaroundTry& w : workaround_tries(world, r->spec)) {
+      batch.push_back(w.spec);
+      owners.push_back({id, w.label});
+    }
   }
-  if (!tried.empty()) (*cell)["workarounds"] = std::move(tried);
+  if (!batch.empty() && interrupt->load() == 0) {
+    QuietStatus quiet;
+    SchedulerOptions so;
+    so.parallelism = std::max(1, jobs);
+    so.interrupt = interrupt;
+    so.on_interrupt = [&] { launcher.kill_all(); };
+    BootOnce boot = [&](const CellSpec& spec, int) { return run_cell(launcher, spec, {}); };
+    ScheduledRun done = run_cells(batch, boot, quiet, so);
+    for (size_t i = 0; i < batch.size(); ++i)
+      if (done.results[i])
+        tried[owners[i].id].push_back({{"mask", owners[i].label}, {"status", to_string(done.results[i]->status)}});
+  }
+  for (auto& [id, list] : tried)
+    if (!list.empty()) (*cells)[id]["workarounds"] = std::move(list);
 }
 
 json axes_of(const Matrix& m) {
@@ -255,8 +297,7 @@ int run_run(RunOptions o) {
   for (auto& r : run.results)
     if (r) fresh[r->spec.id()] = json(*r);
   if (o.workarounds && !o.dry_run && run.interrupted_by == 0)
-    for (auto& r : run.results)
-      if (r) search_workarounds(*world, *boot_with, *r, &fresh[r->spec.id()], &g_interrupt);
+    search_workarounds(*world, *boot_with, run.results, &fresh, jobs, &g_interrupt);
   json cells = json::array();
   for (const CellSpec& s : specs) {
     if (auto it = fresh.find(s.id()); it != fresh.end()) cells.push_back(std::move(it->second));
