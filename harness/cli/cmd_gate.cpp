@@ -63,6 +63,9 @@ struct Side {
   long hits = 0, boots = 0;     ///< from `run`'s cache lines (-1: unknown)
 };
 
+/// The workaround search of one gate covers at most this many doubtful cells per matrix.
+constexpr int kWorkaroundCells = 8;
+
 std::string self_exe() {
   std::error_code ec;
   auto p = fs::read_symlink("/proc/self/exe", ec);
@@ -359,11 +362,18 @@ int run_gate(GateOptions o) {
   for (const auto& v : set.cells)
     if (v.needs_rerun && find_cell(base.report, v.id)) (always.count(v.id) ? rerun_gate : rerun_world).push_back(v.id);
   std::map<std::string, json> rerun_cells;
+  std::string run_help;
+  if (!rerun_gate.empty() || !rerun_world.empty()) run_process({head.harness, "run", "--help"}, "", &run_help);
   for (auto [ids, m, dir] : {std::tuple{&rerun_gate, matrix, std::string("head/rerun")},
                              std::tuple{&rerun_world, head.world_matrix, std::string("head/rerun-world")}}) {
     if (ids->empty()) continue;
     json r;
-    if (!run_matrix(o, &head, m, *ids, dir, false, {"--retries", "0", "--workarounds"}, cache_dir, &r, &err))
+    // A patch that broke dozens of cells is rejected by any of them: the search is bounded. A head's
+    // own older pvmatrix may not know the options: then its re-runs go without the search.
+    std::vector<std::string> extra{"--retries", "0"};
+    if (run_help.find("--workaround-cells") != std::string::npos)
+      extra.insert(extra.end(), {"--workarounds", "--workaround-cells", std::to_string(kWorkaroundCells)});
+    if (!run_matrix(o, &head, m, *ids, dir, false, extra, cache_dir, &r, &err))
       return fail(err);
     for (const json& c : r["cells"]) {
       rerun_cells[c.value("id", "")] = c;
@@ -425,7 +435,8 @@ void setup_gate(CLI::App& app, int& exit_code) {
       "own pvmatrix, built in WORKDIR/head/build. Boots are answered from the result cache when the inputs are\n"
       "unchanged. FLAKY, REGRESSION and BINDING_LOST cells are booted once more (never from the cache); each\n"
       "confirmed REGRESSION gets the workaround search (pv.native masks; a real kernel: the other dom0 mode, its\n"
-      "switches). --head HEAD with uncommitted changes gates the working tree itself (recorded as dirty).\n"
+      "switches), for the first 8 doubtful cells of each matrix.\n"
+      "--head HEAD with uncommitted changes gates the working tree itself (recorded as dirty).\n"
       "Writes OUT/verdicts.json, OUT/summary.md, OUT/base/ and OUT/head/ (reports with verdicts).\n"
       "Exit status: 0 no regression, 1 a REGRESSION or BINDING_LOST, 2 a revision that does not exist or does\n"
       "not build (its worktree removed), or a usage/harness error.");

@@ -53,6 +53,7 @@ struct RunOptions {
   bool dry_run = false;
   bool cache = false;
   bool workarounds = false;  ///< search workarounds for every cell that does not work
+  int workaround_cells = 0;  ///< with workarounds: at most this many cells get the search (0 = all)
   std::string history;          ///< history store ("" = default_history_location(out), "none")
 };
 
@@ -99,7 +100,7 @@ bool works(Status s) { return s == Status::Pass || s == Status::Xpass || s == St
 /// such cell; a real kernel's variants cost a Linux boot each, so its search goes one by one
 /// and stops at the first that works.
 void search_workarounds(const World& world, Launcher& launcher, const std::vector<std::optional<CellResult>>& results,
-                        std::map<std::string, json>* cells, int jobs, const std::atomic<int>* interrupt) {
+                        std::map<std::string, json>* cells, int jobs, size_t limit, const std::atomic<int>* interrupt) {
   struct Owner {
     std::string id, label;
   };
@@ -111,6 +112,11 @@ void search_workarounds(const World& world, Launcher& launcher, const std::vecto
                r->status != Status::Xfail))
       continue;
     const std::string id = r->spec.id();
+    if (limit && tried.size() >= limit) {
+      std::printf("pvmatrix: workaround search: the first %zu failing cells only (--workaround-cells); not %s\n", limit,
+                  id.c_str());
+      continue;
+    }
     tried[id] = json::array();
     if (r->spec.kernel_family == "linux") {
       for (const WorkaroundTry& w : workaround_tries(world, r->spec)) {
@@ -297,7 +303,8 @@ int run_run(RunOptions o) {
   for (auto& r : run.results)
     if (r) fresh[r->spec.id()] = json(*r);
   if (o.workarounds && !o.dry_run && run.interrupted_by == 0)
-    search_workarounds(*world, *boot_with, run.results, &fresh, jobs, &g_interrupt);
+    search_workarounds(*world, *boot_with, run.results, &fresh, jobs, static_cast<size_t>(o.workaround_cells),
+                       &g_interrupt);
   json cells = json::array();
   for (const CellSpec& s : specs) {
     if (auto it = fresh.find(s.id()); it != fresh.end()) cells.push_back(std::move(it->second));
@@ -356,6 +363,9 @@ void setup_run(CLI::App& app, int& exit_code) {
   sub->add_option("--history", o->history,
                   "History store: an SQLite file, a postgresql:// URI, or none (default: $PVMATRIX_HISTORY, else "
                   "history.sqlite beside OUT)");
+  sub->add_option("--workaround-cells", o->workaround_cells,
+                  "With --workarounds: search for the first N failing cells only (0 = all)")
+      ->check(CLI::NonNegativeNumber);
   sub->add_flag("--dry-run", o->dry_run, "Boot nothing: every cell is SKIP (checks the matrix and the reports)");
   sub->add_option("--root", o->root, "Repository root (default: $PVMATRIX_ROOT, else the source tree)");
   sub->add_option("--images", o->images, "Image directory (default: $PVMATRIX_IMAGES, else build/images)");
