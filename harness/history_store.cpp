@@ -559,4 +559,15 @@ void annotate_history_failure(json* report, const std::string& store_display, co
                                   {"error", error},         {"window", kHistoryWindow}};
 }
 
+CellTimelines group_by_cell(const std::vector<HistoryResult>& results) {
+  CellTimelines t;
+  for (const HistoryResult& r : results) {
+    auto key = std::pair{r.matrix, r.cell};
+    auto [it, fresh] = t.by_cell.try_emplace(key);
+    if (fresh) t.order.push_back(key);
+    it->second.push_back(&r);
+  }
+  return t;
+}
+
 }  // namespace pvm

@@ -12,6 +12,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json_fwd.hpp>
@@ -50,6 +51,14 @@ struct HistoryResult {
   HistoryEntry entry;
   std::string stage, reason;
 };
+
+/// Results grouped by (matrix, cell): `order` lists the groups in the order their cells first
+/// appear in `results`; `by_cell` holds each group's results, in `results`' order.
+struct CellTimelines {
+  std::vector<std::pair<std::string, std::string>> order;
+  std::map<std::pair<std::string, std::string>, std::vector<const HistoryResult*>> by_cell;
+};
+CellTimelines group_by_cell(const std::vector<HistoryResult>& results);
 
 class HistoryStore {
  public:

@@ -41,14 +41,7 @@ bool render_history_page(HistoryStore& store, const std::string& matrix, std::st
   if (!store.results(matrix, &results, err, nullptr, kHistoryPageRuns)) return false;
 
   // Cells in the order they first appear; each cell's full timeline (for its words).
-  std::vector<std::pair<std::string, std::string>> order;
-  std::map<std::pair<std::string, std::string>, std::vector<const HistoryResult*>> by_cell;
-  for (const HistoryResult& r : results) {
-    auto key = std::pair{r.matrix, r.cell};
-    auto [it, fresh] = by_cell.try_emplace(key);
-    if (fresh) order.push_back(key);
-    it->second.push_back(&r);
-  }
+  auto [order, by_cell] = group_by_cell(results);
   std::sort(order.begin(), order.end());
   // Each cell's words from its whole timeline (as a run reports them), per matrix.
   std::map<std::pair<std::string, std::string>, HistoryWords> words_of;

@@ -124,14 +124,7 @@ int cell_timelines(HistoryStore& store, const HistoryOptions& o, const std::stri
   std::vector<HistoryResult> results;
   if (!store.results(o.matrix, &results, &err, &matching)) return fail(shown + ": " + err);
   // (matrix, cell) -> its results, in the order cells first appear.
-  std::vector<std::pair<std::string, std::string>> order;
-  std::map<std::pair<std::string, std::string>, std::vector<const HistoryResult*>> by_cell;
-  for (const HistoryResult& r : results) {
-    auto key = std::pair{r.matrix, r.cell};
-    auto [it, fresh] = by_cell.try_emplace(key);
-    if (fresh) order.push_back(key);
-    it->second.push_back(&r);
-  }
+  auto [order, by_cell] = group_by_cell(results);
   if (order.empty()) return fail(fmt::format("no cell in {} matches {}", shown, o.pattern));
   const size_t shown_results = o.limit ? o.limit : kDefaultCellResults;
   json cells = json::array();
