@@ -113,6 +113,8 @@ bool is_unexpected_failure(Status s) {
   }
 }
 
+bool works(Status s) { return s == Status::Pass || s == Status::Xpass || s == Status::Flaky; }
+
 std::string CellSpec::id() const { return "kernel=" + kernel + "/hv=" + hv + "/cfg=" + config; }
 
 void to_json(json& j, const CellResult& c) {

@@ -24,6 +24,8 @@ const char* to_string(Status s);
 std::optional<Status> status_from_string(const std::string& s);
 /// True for statuses that make `run` exit 1: FAIL CRASH HANG ERROR XPASS.
 bool is_unexpected_failure(Status s);
+/// True when the cell booted and passed: PASS, XPASS (against an expectation) or FLAKY (on a retry).
+bool works(Status s);
 
 /// What to boot. Everything a launcher needs, resolved to paths; the cache key is a digest of it.
 /// -icount shift: each guest instruction counts 2^shift ns of virtual time. icount makes the

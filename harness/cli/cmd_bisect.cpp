@@ -48,8 +48,6 @@ struct Tested {
   std::string evidence;  ///< the last failing boot's reason and evidence
 };
 
-bool works(Status s) { return s == Status::Pass || s == Status::Xpass || s == Status::Flaky; }
-
 struct CellName {
   std::string kernel, hv, cfg;
 };

@@ -13,7 +13,6 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <cstring>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -52,12 +51,18 @@ struct GateOptions {
   int jobs = 0;           ///< boots at once (0 = run's default)
 };
 
+/// A cell of the world as `pvmatrix list --inputs` describes it.
+struct WorldCell {
+  std::string kernel, hv, config;
+  CellInputs inputs;
+};
+
 /// One side of the gate, built and run.
 struct Side {
   const char* name;             ///< "base" | "head"
   RevisionTree tree;
   std::string harness;          ///< the pvmatrix that runs this side
-  std::map<std::string, CellInputs> world;  ///< the world's cells by id, with their inputs
+  std::map<std::string, WorldCell> world;  ///< the world's cells by id, with their inputs
   std::string world_matrix;     ///< absolute path of the world matrix in this tree ("" if none)
   json report;                  ///< gate matrix cells + the affected world cells
   long hits = 0, boots = 0;     ///< from `run`'s cache lines (-1: unknown)
@@ -157,7 +162,9 @@ bool load_world(const GateOptions& o, Side* side, std::string* err) {
     *err = fmt::format("{}: {} list {} --inputs exited {}:\n{}", side->name, side->harness, path, rc, tail_lines(output, 15));
     return false;
   }
-  for (const json& c : doc["cells"]) side->world[c.at("id").get<std::string>()] = c.at("inputs").get<CellInputs>();
+  for (const json& c : doc["cells"])
+    side->world[c.at("id").get<std::string>()] = {c.value("kernel", ""), c.value("hv", ""), c.value("config", ""),
+                                                  c.at("inputs").get<CellInputs>()};
   return true;
 }
 
@@ -183,20 +190,13 @@ bool gate_cells(const GateOptions& o, const Side& side, const std::string& matri
 
 /// Why a world cell is booted: the first input of it the change touched, as a group a person
 /// reads ("rom-1.1 changed", "kernel 2.6.24 changed").
-std::string why_affected(const std::string& id, const CellInputs* base, const CellInputs& head) {
-  // id = kernel=K/hv=H/cfg=C
-  auto part = [&id](const char* key) {
-    size_t at = id.find(key);
-    if (at == std::string::npos) return std::string();
-    at += std::strlen(key);
-    return id.substr(at, id.find('/', at) - at);
-  };
+std::string why_affected(const WorldCell* base, const WorldCell& head) {
   if (!base) return "new in the head's world";
-  for (const std::string& d : head.differences(*base)) {
-    if (d == "kernel") return "kernel " + part("kernel=") + " changed";
+  for (const std::string& d : head.inputs.differences(base->inputs)) {
+    if (d == "kernel") return "kernel " + head.kernel + " changed";
     if (d == "initrd") return "the guest agent changed";
-    if (d == "cmdline") return "config " + part("cfg=") + " changed";
-    return part("hv=") + " changed";  // rom, hypervisor, platform
+    if (d == "cmdline") return "config " + head.config + " changed";
+    return head.hv + " changed";  // rom, hypervisor, platform
   }
   return "";
 }
@@ -316,9 +316,9 @@ int run_gate(GateOptions o) {
   if (!gate_cells(o, head, matrix, &always, &err)) return fail(err);
   std::vector<std::string> affected_head, affected_base;
   std::vector<std::pair<std::string, size_t>> groups;  // why -> cells, in order of first appearance
-  for (const auto& [id, in] : head.world) {
+  for (const auto& [id, cell] : head.world) {
     auto b = base.world.find(id);
-    std::string why = why_affected(id, b == base.world.end() ? nullptr : &b->second, in);
+    std::string why = why_affected(b == base.world.end() ? nullptr : &b->second, cell);
     if (why.empty() || always.count(id)) continue;
     affected_head.push_back(id);
     if (b != base.world.end()) affected_base.push_back(id);

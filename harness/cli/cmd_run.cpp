@@ -92,8 +92,6 @@ class QuietStatus : public RunStatus {
   void run_finished(bool) override {}
 };
 
-bool works(Status s) { return s == Status::Pass || s == Status::Xpass || s == Status::Flaky; }
-
 /// The workaround search (harness/workarounds.h) for every cell that does not work (FAIL,
 /// CRASH, HANG, XFAIL): each variant booted and recorded in the cell's `workarounds`. A
 /// reference kernel's masks are cheap and all reported, booted `jobs` at a time across every
@@ -108,9 +106,7 @@ void search_workarounds(const World& world, Launcher& launcher, const std::vecto
   std::vector<Owner> owners;
   std::map<std::string, json> tried;
   for (const auto& r : results) {
-    if (!r || (r->status != Status::Fail && r->status != Status::Crash && r->status != Status::Hang &&
-               r->status != Status::Xfail))
-      continue;
+    if (!r || works(r->status) || r->status == Status::Error || r->status == Status::Skip) continue;
     const std::string id = r->spec.id();
     if (limit && tried.size() >= limit) {
       std::printf("pvmatrix: workaround search: the first %zu failing cells only (--workaround-cells); not %s\n", limit,
