@@ -67,14 +67,48 @@ const std::vector<Migration>& migrations() {
            " PRIMARY KEY (run_id, cell)){clustered}",
            "CREATE INDEX results_by_cell ON results (cell, run_id)",
        }},
+      // 2: what each cell was made of (CellInputs), so that `gate --baseline history` chooses
+      // its cells against a recorded run. Kept once per distinct set: a nightly's cells repeat
+      // their sets night after night, a result holds only the set's digest.
+      {2,
+       {
+           "CREATE TABLE input_sets ("
+           " digest TEXT NOT NULL PRIMARY KEY,"
+           " kernel TEXT NOT NULL,"
+           " initrd TEXT NOT NULL,"
+           " rom TEXT NOT NULL,"
+           " hypervisor TEXT NOT NULL,"
+           " platform TEXT NOT NULL,"
+           " cmdline TEXT NOT NULL){clustered}",
+           "ALTER TABLE results ADD COLUMN inputs TEXT",
+       }},
   };
   return kMigrations;
 }
 
 constexpr const char* kResultColumns =
     "run_id, cell, kernel, hv, config, status, stage, binding, probe, probe_detail, reason, expected_reason, "
-    "duration_ms, attempts";
-constexpr size_t kResultColumnCount = 14;
+    "duration_ms, attempts, inputs";
+constexpr size_t kResultColumnCount = 15;
+constexpr const char* kInputSetColumns = "digest, kernel, initrd, rom, hypervisor, platform, cmdline";
+constexpr size_t kInputSetColumnCount = 7;
+
+/// The key of one set of inputs in `input_sets`.
+std::string input_set_digest(const CellInputs& in) {
+  return sha256_hex(fmt::format("{}\n{}\n{}\n{}\n{}\n{}", in.kernel, in.initrd, in.rom, in.hypervisor, in.platform,
+                                in.cmdline));
+}
+
+/// `INSERT INTO table (columns) VALUES (?, ...), ...` for `rows` rows of `columns` values.
+std::string insert_sql(const char* table, const char* columns, size_t count, size_t rows, const char* tail = "") {
+  std::string one = "(?";
+  for (size_t c = 1; c < count; ++c) one += ", ?";
+  one += ")";
+  std::string sql = fmt::format("INSERT INTO {} ({}) VALUES ", table, columns);
+  sql.reserve(sql.size() + rows * (one.size() + 2));
+  for (size_t r = 0; r < rows; ++r) sql += (r ? ", " : "") + one;
+  return sql + tail;
+}
 constexpr size_t kRowsPerInsert = 200;  // 2,800 parameters a statement: well under both databases' limits
 
 std::string replace_all(std::string s, const std::string& from, const std::string& to) {
@@ -191,7 +225,7 @@ bool HistoryStore::migrate(std::string* err, HistoryOpenError* why) {
 }
 
 bool HistoryStore::record(const json& report, const std::string& source, int64_t* run_id, bool* already,
-                          std::string* err) {
+                          std::string* err, const std::map<std::string, CellInputs>* inputs) {
   *already = false;
   if (!report.is_object() || !report.contains("cells") || !report["cells"].is_array())
     return *err = "not a report (no \"cells\" array)", false;
@@ -255,18 +289,40 @@ bool HistoryStore::record(const json& report, const std::string& source, int64_t
   *run_id = number(rows[0][0]);
   const std::string id = std::to_string(*run_id);
 
+  // The inputs first: each distinct set once (a set already stored stays as it is).
+  std::unordered_map<std::string, std::string> set_of;  // cell id -> its set's digest
+  if (inputs) {
+    std::vector<SqlValue> params;
+    std::set<std::string> seen;
+    size_t pending = 0;
+    auto flush_sets = [&]() {
+      if (pending == 0) return true;
+      bool ok = db_->exec(insert_sql("input_sets", kInputSetColumns, kInputSetColumnCount, pending,
+                                     " ON CONFLICT (digest) DO NOTHING"),
+                          params, nullptr, err);
+      params.clear();
+      pending = 0;
+      return ok;
+    };
+    for (const auto& [cell, in] : *inputs) {
+      std::string digest = input_set_digest(in);
+      set_of.emplace(cell, digest);
+      if (!seen.insert(digest).second) continue;
+      for (const std::string* v : std::initializer_list<const std::string*>{&digest, &in.kernel, &in.initrd, &in.rom, &in.hypervisor, &in.platform, &in.cmdline})
+        params.emplace_back(*v);
+      if (++pending == kRowsPerInsert && !flush_sets()) return fail(*err);
+    }
+    if (!flush_sets()) return fail(*err);
+  }
+
   // The cells, kRowsPerInsert to a statement.
   const json& cells = report["cells"];
   std::vector<SqlValue> params;
+  params.reserve(std::min(cells.size(), kRowsPerInsert) * kResultColumnCount);
   size_t pending = 0;
   auto flush = [&]() {
     if (pending == 0) return true;
-    std::string sql = fmt::format("INSERT INTO results ({}) VALUES ", kResultColumns);
-    std::string one = "(?";
-    for (size_t c = 1; c < kResultColumnCount; ++c) one += ", ?";
-    one += ")";
-    for (size_t r = 0; r < pending; ++r) sql += (r ? ", " : "") + one;
-    bool ok = db_->exec(sql, params, nullptr, err);
+    bool ok = db_->exec(insert_sql("results", kResultColumns, kResultColumnCount, pending), params, nullptr, err);
     params.clear();
     pending = 0;
     return ok;
@@ -289,9 +345,11 @@ bool HistoryStore::record(const json& report, const std::string& source, int64_t
     if (c.contains("attempts")) attempts = std::to_string(c["attempts"].is_array() ? c["attempts"].size() : c.value("attempts", 0));
     SqlValue duration;
     if (c.contains("duration_ms") && c["duration_ms"].is_number()) duration = std::to_string(c["duration_ms"].get<int64_t>());
+    SqlValue set;
+    if (auto it = set_of.find(c["id"].get_ref<const std::string&>()); it != set_of.end()) set = it->second;
     for (SqlValue v : {SqlValue(id), text_or_null(c, "id"), SqlValue(text_of(c, "kernel")), SqlValue(text_of(c, "hv")),
                        SqlValue(text_of(c, "config")), text_or_null(c, "status"), text_or_null(c, "stage"), binding, probe,
-                       detail, text_or_null(c, "reason"), text_or_null(c, "expected_reason"), duration, attempts})
+                       detail, text_or_null(c, "reason"), text_or_null(c, "expected_reason"), duration, attempts, set})
       params.push_back(std::move(v));
     if (++pending == kRowsPerInsert && !flush()) return fail(*err);
   }
@@ -487,8 +545,9 @@ bool HistoryStore::baseline(const std::string& matrix, const std::string& revisi
   const std::string until = str(rows[0][2]);
   rows.clear();
   if (!db_->exec("SELECT res.cell, res.kernel, res.hv, res.config, res.status, res.stage, res.binding, res.probe,"
-                 " res.probe_detail, res.reason, res.expected_reason, res.run_id FROM results res"
-                 " JOIN runs ON runs.id = res.run_id"
+                 " res.probe_detail, res.reason, res.expected_reason, res.run_id, ins.kernel, ins.initrd, ins.rom,"
+                 " ins.hypervisor, ins.platform, ins.cmdline FROM results res"
+                 " JOIN runs ON runs.id = res.run_id LEFT JOIN input_sets ins ON ins.digest = res.inputs"
                  " WHERE runs.matrix = ? AND runs.complete = 1 AND runs.run_key <> ? AND runs.started_at_ms <= ?"
                  " AND (runs.dirty IS NULL OR runs.dirty = 0)"
                  " AND (runs.revision = ? OR (runs.revision IS NULL AND CAST(? AS TEXT) IS NULL))"
@@ -507,6 +566,7 @@ bool HistoryStore::baseline(const std::string& matrix, const std::string& revisi
       if (b.is_object()) cell["binding"] = b;
     }
     if (r[7]) cell["probes"].push_back({{"id", *r[7]}, {"status", "fail"}, {"detail", str(r[8])}});
+    if (r[12]) cell["inputs"] = CellInputs{str(r[12]), str(r[13]), str(r[14]), str(r[15]), str(r[16]), str(r[17])};
     if (!latest.count(str(r[0]))) order.push_back(str(r[0]));
     latest[str(r[0])] = std::move(cell);
   }

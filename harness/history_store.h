@@ -18,6 +18,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "history_words.h"
+#include "result_cache.h"  // CellInputs
 #include "sql_connection.h"
 
 namespace pvm {
@@ -27,7 +28,7 @@ namespace pvm {
 inline constexpr size_t kHistoryDepth = kHistoryWindow;
 
 /// The schema version this pvmatrix writes and reads.
-inline constexpr int kHistorySchemaVersion = 1;
+inline constexpr int kHistorySchemaVersion = 2;  // 2: each result's inputs (the gate's --baseline history)
 
 /// Why a store could not be opened.
 enum class HistoryOpenError {
@@ -76,8 +77,10 @@ class HistoryStore {
   /// Records a report.json object as one run, in one transaction. A run already recorded (the
   /// same `meta`, whatever `history` annotations it carries) is not recorded twice:
   /// `*already` is set and `*run_id` is its number. `source`: "run" or the imported path.
+  /// `inputs` (may be null: an imported report has none): each cell's inputs by cell id, kept
+  /// once per distinct set, so a gate can choose its cells against a recorded run.
   bool record(const nlohmann::json& report, const std::string& source, int64_t* run_id, bool* already,
-              std::string* err);
+              std::string* err, const std::map<std::string, CellInputs>* inputs = nullptr);
 
   /// Runs, newest first (`matrix` "" = every matrix; `limit` 0 = all).
   bool runs(const std::string& matrix, size_t limit, std::vector<HistoryRun>* out, std::string* err);
@@ -100,8 +103,9 @@ class HistoryStore {
   /// A baseline report.json from the store: the last complete run of `matrix` from a clean work
   /// tree (on `revision`,
   /// when not ""; never the run whose meta is `exclude_meta`), its cells completed by the other
-  /// complete runs of the same matrix and revision (shards), latest result per cell. False with
-  /// `*err` when there is none. `*label` says which runs ("history: run 41 (rev abc1234)").
+  /// complete runs of the same matrix and revision (shards), latest result per cell; a cell
+  /// recorded with its inputs carries them (`inputs`, as `pvmatrix list --inputs` prints them).
+  /// False with `*err` when there is none. `*label` says which runs ("history: run 41 (rev abc1234)").
   bool baseline(const std::string& matrix, const std::string& revision, const nlohmann::json* exclude_meta,
                 nlohmann::json* report, std::string* label, std::string* err);
 

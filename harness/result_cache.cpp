@@ -32,8 +32,32 @@ bool read_le(const std::string& b, size_t off, T* v) {
   return true;
 }
 
-// What a multiboot loader takes from an ELF32: entry point and PT_LOAD segments. Empty if
-// `b` is not a well-formed little-endian ELF32 (the caller then hashes every byte).
+/// The file range [offset, end) of the section named `name`, or {0, 0}.
+std::pair<size_t, size_t> elf32_section_range(const std::string& b, const std::string& name) {
+  uint32_t shoff = 0;
+  uint16_t shentsize = 0, shnum = 0, shstrndx = 0;
+  if (!read_le(b, 32, &shoff) || !read_le(b, 46, &shentsize) || !read_le(b, 48, &shnum) || !read_le(b, 50, &shstrndx) ||
+      shentsize < 40 || shstrndx >= shnum)
+    return {0, 0};
+  auto header = [&](uint32_t i, uint32_t* name_at, uint32_t* offset, uint32_t* size) {
+    size_t sh = static_cast<size_t>(shoff) + static_cast<size_t>(i) * shentsize;
+    return read_le(b, sh, name_at) && read_le(b, sh + 16, offset) && read_le(b, sh + 20, size);
+  };
+  uint32_t strings = 0, strings_size = 0, ignored = 0;
+  if (!header(shstrndx, &ignored, &strings, &strings_size) || static_cast<size_t>(strings) + strings_size > b.size())
+    return {0, 0};
+  for (uint32_t i = 0; i < shnum; ++i) {
+    uint32_t name_at = 0, offset = 0, size = 0;
+    if (!header(i, &name_at, &offset, &size) || name_at >= strings_size) continue;
+    const size_t at = static_cast<size_t>(strings) + name_at;
+    if (b.compare(at, name.size() + 1, name.c_str(), name.size() + 1) == 0 && static_cast<size_t>(offset) + size <= b.size())
+      return {offset, static_cast<size_t>(offset) + size};
+  }
+  return {0, 0};
+}
+
+}  // namespace
+
 std::string elf32_loaded_content(const std::string& b) {
   constexpr uint32_t kPtLoad = 1;
   if (b.size() < 52 || b.compare(0, 4, "\x7f" "ELF") != 0 || b[4] != 1 /*ELFCLASS32*/ || b[5] != 1 /*LSB*/) return {};
@@ -42,6 +66,8 @@ std::string elf32_loaded_content(const std::string& b) {
   if (!read_le(b, 24, &entry) || !read_le(b, 28, &phoff) || !read_le(b, 42, &phentsize) || !read_le(b, 44, &phnum))
     return {};
   if (phentsize < 32) return {};
+  // The reference kernel's build id (kernel/main.cpp) is loaded but not part of what the image is.
+  const auto [id_begin, id_end] = elf32_section_range(b, kBuildIdSection);
   std::string out = fmt::format("elf32 entry {:08x}\n", entry);
   for (uint32_t i = 0; i < phnum; ++i) {
     size_t ph = static_cast<size_t>(phoff) + static_cast<size_t>(i) * phentsize;
@@ -53,10 +79,16 @@ std::string elf32_loaded_content(const std::string& b) {
     if (type != kPtLoad) continue;
     if (static_cast<size_t>(offset) + filesz > b.size()) return {};
     out += fmt::format("load {:08x} {:08x} {:08x} {:08x} {:x}\n", vaddr, paddr, filesz, memsz, flags);
+    const size_t at = out.size();
     out.append(b, offset, filesz);
+    const size_t begin = std::max<size_t>(id_begin, offset), end = std::min<size_t>(id_end, size_t{offset} + filesz);
+    if (begin < end) std::fill(out.begin() + static_cast<std::ptrdiff_t>(at + begin - offset),
+                               out.begin() + static_cast<std::ptrdiff_t>(at + end - offset), '\0');
   }
   return out;
 }
+
+namespace {
 
 constexpr char kB64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 

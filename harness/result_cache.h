@@ -32,9 +32,18 @@ inline constexpr int kProtocolVersion = 1;
 /// Version of the cache entry format.
 inline constexpr int kCacheFormat = 3;  // 3: the key is made of CellInputs (what `gate` compares)
 
+/// The section of the reference kernel that holds its build id (kernel/main.cpp).
+inline constexpr const char* kBuildIdSection = ".pvm_build_id";
+
+/// What a multiboot loader takes from an ELF32, as text to hash: the entry point and each
+/// PT_LOAD segment (addresses, sizes, flags, bytes), with the bytes of the kBuildIdSection
+/// section zeroed: a build id is not what the image is. Empty if `b` is not a well-formed
+/// little-endian ELF32 (the caller then hashes every byte).
+std::string elf32_loaded_content(const std::string& b);
+
 /// Lowercase hex SHA-256 of what the boot loader takes from a kernel image: for an ELF, the
 /// entry point and every PT_LOAD segment (address, sizes, bytes) — debug sections and their
-/// build paths do not count; for anything else, every byte. nullopt with `*err` if unreadable.
+/// build paths do not count, nor the kernel's build id; for anything else, every byte. nullopt with `*err` if unreadable.
 std::optional<std::string> image_digest(const std::string& path, std::string* err);
 
 /// Lowercase hex SHA-256 of every byte of `path`, computed once per process for the same

@@ -23,7 +23,7 @@ bool RunHistory::check(std::string* err) {
   return true;
 }
 
-bool RunHistory::record(json* report) {
+bool RunHistory::record(json* report, const std::map<std::string, CellInputs>& inputs) {
   if (!enabled()) return true;
   const bool local = !HistoryStore::is_postgres(location_);
   auto failed = [&](const std::string& error) {
@@ -41,7 +41,7 @@ bool RunHistory::record(json* report) {
   }
   int64_t run = 0;
   bool already = false;
-  if (!store_->record(*report, "run", &run, &already, &err)) return failed(shown_ + ": " + err);
+  if (!store_->record(*report, "run", &run, &already, &err, &inputs)) return failed(shown_ + ": " + err);
   std::map<std::string, std::vector<HistoryEntry>> timelines;
   const std::string matrix = (*report)["meta"]["matrix"].value("name", "unknown");
   std::set<std::string> cut;

@@ -6,6 +6,7 @@
 // reported and leaves the exit status alone (the report can be imported later).
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 
@@ -25,10 +26,11 @@ class RunHistory {
   /// is kept and reported by record().
   bool check(std::string* err);
 
-  /// Records `report` (a finished run) and annotates it (cells' `history`, `meta.history`).
-  /// Prints one line about it to stdout, or the failure to stderr. False when the failure must
-  /// fail the run (exit 2): a local SQLite store that cannot be written or read.
-  bool record(nlohmann::json* report);
+  /// Records `report` (a finished run) with each cell's inputs (by cell id) and annotates it
+  /// (cells' `history`, `meta.history`). Prints one line about it to stdout, or the failure to
+  /// stderr. False when the failure must fail the run (exit 2): a local SQLite store that
+  /// cannot be written or read.
+  bool record(nlohmann::json* report, const std::map<std::string, CellInputs>& inputs);
 
   /// Records nothing (an interrupted run: its report is partial); says so on stdout.
   void skip(const std::string& why);

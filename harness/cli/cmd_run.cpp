@@ -312,7 +312,11 @@ int run_run(RunOptions o) {
   if (!o.resume.empty()) meta["resumed_from"] = o.resume + "/report.json";
   json report = make_report(std::move(meta), axes_of(m), std::move(cells), complete);
   bool history_ok = true;
-  if (run.interrupted_by == 0) history_ok = history.record(&report);  // cells gain their history words
+  if (run.interrupted_by == 0 && history.enabled()) {
+    std::map<std::string, CellInputs> inputs;  // what each cell was made of: a gate's --baseline history
+    for (const CellSpec& s : specs) inputs.emplace(s.id(), cell_inputs(s));
+    history_ok = history.record(&report, inputs);  // cells gain their history words
+  }
   else history.skip("interrupted: import the report after --resume completes it");
   if (!write_reports(report, o.out, default_report_writers(), &err)) return fail(err);
 

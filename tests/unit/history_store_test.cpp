@@ -56,7 +56,7 @@ class HistoryStoreTest : public ::testing::TestWithParam<std::string> {
       std::string err;
       auto db = open_postgres(location_, &err);
       ASSERT_TRUE(db) << err;
-      ASSERT_TRUE(db->exec("DROP TABLE IF EXISTS results, runs, pvmatrix_schema", {}, nullptr, &err)) << err;
+      ASSERT_TRUE(db->exec("DROP TABLE IF EXISTS results, runs, input_sets, pvmatrix_schema", {}, nullptr, &err)) << err;
     } else {
       static std::atomic<int> n{0};
       dir_ = fs::temp_directory_path() / ("pvm-history-test-" + std::to_string(getpid()) + "-" + std::to_string(n++));
@@ -226,6 +226,74 @@ TEST_P(HistoryStoreTest, BaselineIsTheLastCompleteRunOnTheRevisionWithItsShards)
   EXPECT_FALSE(store->baseline("other", "", nullptr, &base, &label, &err));
 }
 
+CellInputs inputs_of(const std::string& kernel_digest) {
+  return CellInputs{kernel_digest, "none", "rom-digest", "none", "platform-digest", "cmdline-digest"};
+}
+
+TEST_P(HistoryStoreTest, InputsAreKeptOncePerSetAndComeBackWithTheBaseline) {
+  auto store = open();
+  ASSERT_TRUE(store);
+  std::string err;
+  int64_t id = 0;
+  bool already = false;
+  json a = cell("2.6.24", "rom-1.12", "PASS"), b = cell("2.6.25", "rom-1.12", "FAIL");
+  std::map<std::string, CellInputs> inputs{{a["id"], inputs_of("k24")}, {b["id"], inputs_of("k25")}};
+  ASSERT_TRUE(store->record(report("nightly", 100, "base1111", {a, b}), "run", &id, &already, &err, &inputs)) << err;
+  EXPECT_EQ(count("input_sets"), 2);
+  // The next night, 2.6.25's image changed: one new set; 2.6.24's is the one already kept.
+  inputs[b["id"]] = inputs_of("k25-new");
+  ASSERT_TRUE(store->record(report("nightly", 200, "next2222", {a, b}), "run", &id, &already, &err, &inputs)) << err;
+  EXPECT_EQ(count("input_sets"), 3);
+  // An imported report has no inputs: its cells come back without them.
+  ASSERT_TRUE(store->record(report("nightly", 300, "imported", {a}), "old/report.json", &id, &already, &err)) << err;
+
+  json base;
+  std::string label;
+  ASSERT_TRUE(store->baseline("nightly", "base1111", nullptr, &base, &label, &err)) << err;
+  ASSERT_EQ(base["cells"].size(), 2u);
+  for (const json& c : base["cells"]) {
+    ASSERT_TRUE(c.contains("inputs")) << c.dump();
+    EXPECT_EQ(c["inputs"].get<CellInputs>().kernel, c["kernel"] == "2.6.24" ? "k24" : "k25");
+    EXPECT_EQ(c["inputs"]["platform"], "platform-digest");
+  }
+  ASSERT_TRUE(store->baseline("nightly", "next2222", nullptr, &base, &label, &err)) << err;
+  EXPECT_EQ(base["cells"][1]["inputs"]["kernel"], "k25-new");
+  ASSERT_TRUE(store->baseline("nightly", "imported", nullptr, &base, &label, &err)) << err;
+  EXPECT_FALSE(base["cells"][0].contains("inputs")) << base.dump();
+}
+
+TEST_P(HistoryStoreTest, AVersionOneStoreMigratesForwardKeepingItsRuns) {
+  std::string err;
+  int64_t id = 0;
+  bool already = false;
+  {
+    auto store = open();
+    ASSERT_TRUE(store);
+    ASSERT_TRUE(store->record(report("nightly", 100, "old11111", {cell("2.6.24", "rom-1.12", "PASS")}), "run", &id,
+                              &already, &err))
+        << err;
+  }
+  // Back to version 1's shape: what a store written before the inputs looks like.
+  auto db = raw();
+  for (const char* sql : {"DROP TABLE input_sets", "ALTER TABLE results DROP COLUMN inputs",
+                          "DELETE FROM pvmatrix_schema WHERE version > 1"})
+    ASSERT_TRUE(db->exec(sql, {}, nullptr, &err)) << sql << ": " << err;
+  db.reset();
+  auto store = open();
+  ASSERT_TRUE(store);
+  EXPECT_EQ(store->schema_version(), kHistorySchemaVersion);
+  json base;
+  std::string label;
+  ASSERT_TRUE(store->baseline("nightly", "old", nullptr, &base, &label, &err)) << err;
+  EXPECT_EQ(base["cells"][0]["status"], "PASS");
+  EXPECT_FALSE(base["cells"][0].contains("inputs"));
+  json c = cell("2.6.24", "rom-1.12", "FAIL");
+  std::map<std::string, CellInputs> inputs{{c["id"], inputs_of("k")}};
+  ASSERT_TRUE(store->record(report("nightly", 200, "new22222", {c}), "run", &id, &already, &err, &inputs)) << err;
+  ASSERT_TRUE(store->baseline("nightly", "new", nullptr, &base, &label, &err)) << err;
+  EXPECT_EQ(base["cells"][0]["inputs"]["kernel"], "k");
+}
+
 TEST_P(HistoryStoreTest, ARunThatCannotBeWrittenLeavesNothing) {
   auto store = open();
   ASSERT_TRUE(store);
@@ -248,8 +316,8 @@ TEST_P(HistoryStoreTest, ANewerSchemaIsRefusedAndLeftUntouched) {
   EXPECT_FALSE(store);
   EXPECT_EQ(why, HistoryOpenError::NewerSchema);
   EXPECT_NE(err.find("schema version 7"), std::string::npos) << err;
-  EXPECT_NE(err.find("version 1"), std::string::npos) << err;
-  EXPECT_EQ(count("pvmatrix_schema"), 2);
+  EXPECT_NE(err.find(fmt::format("(version {})", kHistorySchemaVersion)), std::string::npos) << err;
+  EXPECT_EQ(count("pvmatrix_schema"), kHistorySchemaVersion + 1);
   EXPECT_EQ(count("runs"), 0);
 }
 

@@ -1,6 +1,7 @@
 #include "result_cache.h"
 
 #include "classify.h"
+#include "json_text.h"
 
 #include <unistd.h>
 
@@ -155,6 +156,33 @@ TEST(CacheKey, ElfDebugSectionsDoNotCount) {
   ASSERT_TRUE(d1 && d2 && d3) << err;
   EXPECT_EQ(*d1, *d2);
   EXPECT_NE(*d1, *d3);
+}
+
+TEST(CacheKey, TheKernelsBuildIdDoesNotCount) {
+  // The real reference kernel: its build id (the revision it was built at) sits in its own
+  // section; another build id gives the same digest, another byte of code does not.
+  std::string bytes, err;
+  ASSERT_TRUE(read_text_file(std::string(PVMATRIX_IMAGE_DIR) + "/kernel-2.6.25.elf", &bytes, &err)) << err;
+  const std::string loaded = elf32_loaded_content(bytes);
+  ASSERT_FALSE(loaded.empty());
+  std::string id(".pvm_build_id");  // find the section's bytes through the section headers
+  auto u32 = [&](size_t at) { uint32_t v = 0; for (int i = 0; i < 4; ++i) v |= uint32_t(uint8_t(bytes[at + i])) << (8 * i); return v; };
+  auto u16 = [&](size_t at) { return uint16_t(uint8_t(bytes[at]) | uint8_t(bytes[at + 1]) << 8); };
+  const size_t shoff = u32(32), shentsize = u16(46), shnum = u16(48), strings = u32(shoff + u16(50) * shentsize + 16);
+  size_t id_at = 0, id_size = 0;
+  for (size_t i = 0; i < shnum; ++i)
+    if (bytes.compare(strings + u32(shoff + i * shentsize), id.size() + 1, id.c_str(), id.size() + 1) == 0) {
+      id_at = u32(shoff + i * shentsize + 16);
+      id_size = u32(shoff + i * shentsize + 20);
+    }
+  ASSERT_GE(id_size, 16u) << "no .pvm_build_id section in kernel-2.6.25.elf";
+  std::string other = bytes;
+  other.replace(id_at, 13, "g0123456789ab");
+  ASSERT_NE(other, bytes);
+  EXPECT_EQ(elf32_loaded_content(other), loaded);
+  other = bytes;
+  other[id_at - 1] = static_cast<char>(other[id_at - 1] ^ 1);  // the byte before it is the kernel's own
+  EXPECT_NE(elf32_loaded_content(other), loaded);
 }
 
 TEST(CacheKey, MissingImageIsAnError) {
