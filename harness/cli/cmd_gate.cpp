@@ -30,6 +30,7 @@
 #include "atomic_file.h"
 #include "command.h"
 #include "git_worktree.h"
+#include "history_store.h"
 #include "result_cache.h"
 #include "run_report.h"
 #include "verdicts.h"
@@ -49,6 +50,8 @@ struct GateOptions {
   std::string qemu;
   int build_jobs = 2;
   int jobs = 0;           ///< boots at once (0 = run's default)
+  std::string baseline = "boot";  ///< "boot": build and boot the base; "history": the store's runs of it
+  std::string history;    ///< the store for --baseline history ("" = default_history_location(out))
 };
 
 /// A cell of the world as `pvmatrix list --inputs` describes it.
@@ -144,8 +147,26 @@ int side_command(const GateOptions& o, const Side& side, std::vector<std::string
   return run_process(argv, "", out, env, o.out + "/" + log + ".log");
 }
 
-/// The world's cells of one side with their inputs (`pvmatrix list WORLD --inputs`).
-bool load_world(const GateOptions& o, Side* side, std::string* err) {
+/// `side.harness list ARGS` as a JSON document (stdout and stderr come together: the document
+/// starts at its first brace). False with *err naming the side and the command's last lines.
+bool list_json(const GateOptions& o, const Side& side, const std::vector<std::string>& args, const std::string& log,
+               json* doc, std::string* err) {
+  std::string output;
+  std::vector<std::string> argv{"list"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  int rc = side_command(o, side, argv, std::string(side.name) + "." + log, &output);
+  const size_t brace = output.find('{');
+  *doc = rc == 0 && brace != std::string::npos ? json::parse(output.substr(brace), nullptr, false) : json();
+  if (rc != 0 || !doc->is_object() || !doc->contains("cells")) {
+    *err = fmt::format("{}: {} list {} exited {}:\n{}", side.name, side.harness, join(args, " "), rc, tail_lines(output, 15));
+    return false;
+  }
+  return true;
+}
+
+/// The world's cells of one side with their inputs (`pvmatrix list WORLD --inputs`); *name (may
+/// be null) = the world matrix's name.
+bool load_world(const GateOptions& o, Side* side, std::string* err, std::string* name = nullptr) {
   if (o.world.empty()) return true;
   std::string path = side->tree.src + "/" + o.world;
   if (!fs::exists(path)) {
@@ -153,37 +174,80 @@ bool load_world(const GateOptions& o, Side* side, std::string* err) {
     return true;
   }
   side->world_matrix = path;
-  std::string output;
-  int rc = side_command(o, *side, {"list", path, "--inputs"}, std::string(side->name) + ".world-list", &output);
-  // stdout and stderr come together: the JSON document starts at its first brace.
-  const size_t brace = output.find('{');
-  json doc = rc == 0 && brace != std::string::npos ? json::parse(output.substr(brace), nullptr, false) : json();
-  if (rc != 0 || !doc.is_object() || !doc.contains("cells")) {
-    *err = fmt::format("{}: {} list {} --inputs exited {}:\n{}", side->name, side->harness, path, rc, tail_lines(output, 15));
-    return false;
-  }
+  json doc;
+  if (!list_json(o, *side, {path, "--inputs"}, "world-list", &doc, err)) return false;
+  if (name) *name = doc.value("name", "");
   for (const json& c : doc["cells"])
     side->world[c.at("id").get<std::string>()] = {c.value("kernel", ""), c.value("hv", ""), c.value("config", ""),
                                                   c.at("inputs").get<CellInputs>()};
   return true;
 }
 
-/// The cell ids of the gate matrix as `side`'s harness expands it.
+/// The cell ids of the gate matrix as `side`'s harness expands it; *name (may be null) = the
+/// matrix's name.
 bool gate_cells(const GateOptions& o, const Side& side, const std::string& matrix, std::set<std::string>* ids,
-                std::string* err) {
-  std::string output;
-  int rc = side_command(o, side, {"list", matrix}, std::string(side.name) + ".gate-list", &output);
-  if (rc != 0) {
-    *err = fmt::format("{}: {} list {} exited {}:\n{}", side.name, side.harness, matrix, rc, tail_lines(output, 15));
-    return false;
+                std::string* err, std::string* name = nullptr) {
+  json doc;
+  if (!list_json(o, side, {matrix, "--json"}, "gate-list", &doc, err)) return false;
+  if (name) *name = doc.value("name", "");
+  for (const json& c : doc["cells"]) ids->insert(c.at("id").get<std::string>());
+  return true;
+}
+
+/// The base side from the history store (`--baseline history`): nothing checked out, built or
+/// booted. The world's cells and their inputs come from the last complete, clean run of the world
+/// matrix on the base commit; each gate cell's result from the last such run of the gate matrix,
+/// else from that world run. A cell neither holds, or a world run recorded without inputs (an
+/// imported report, an older pvmatrix), is an error: the gate would judge against nothing.
+bool base_from_history(const GateOptions& o, const std::string& gate_name, const std::string& world_name,
+                       const std::set<std::string>& always, Side* base, std::map<std::string, json>* recorded,
+                       std::vector<std::string>* labels, std::string* err) {
+  const std::string location = o.history.empty() ? default_history_location(o.out) : o.history;
+  HistoryOpenError why;
+  auto store = HistoryStore::open(location, /*create=*/false, err, &why);
+  if (!store) return false;
+  const std::string commit = base->tree.commit;
+  auto hint = [&](const std::string& name) {
+    return fmt::format("; run `pvmatrix run` of matrix {} on {} ({}) with --history {} first, or gate without "
+                       "--baseline history",
+                       name, base->tree.rev, commit.substr(0, 12), HistoryStore::display(location));
+  };
+  json gate_run, world_run;
+  std::string label, why_not;
+  if (store->baseline(gate_name, commit, nullptr, &gate_run, &label, &why_not)) labels->push_back(label);
+  else gate_run = json();
+  std::map<std::string, const json*> from_world;
+  if (!world_name.empty()) {
+    if (!store->baseline(world_name, commit, nullptr, &world_run, &label, err)) return *err += hint(world_name), false;
+    labels->push_back(label);
+    for (const json& c : world_run["cells"]) {
+      if (!c.contains("inputs")) {
+        *err = fmt::format("{}: cell {} was recorded without its inputs (an imported report, or a pvmatrix before "
+                           "history schema 2): the affected cells cannot be chosen{}",
+                           label, c.value("id", ""), hint(world_name));
+        return false;
+      }
+      const std::string id = c.value("id", "");
+      base->world[id] = {c.value("kernel", ""), c.value("hv", ""), c.value("config", ""), c["inputs"].get<CellInputs>()};
+      from_world[id] = &c;
+    }
   }
-  size_t pos = 0;
-  while (pos < output.size()) {
-    size_t nl = output.find('\n', pos);
-    std::string line = output.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos);
-    if (line.rfind("kernel=", 0) == 0) ids->insert(line);
-    if (nl == std::string::npos) break;
-    pos = nl + 1;
+  std::map<std::string, const json*> from_gate;
+  if (gate_run.is_object())
+    for (const json& c : gate_run["cells"]) from_gate[c.value("id", "")] = &c;
+  std::vector<std::string> missing;
+  for (const auto& [id, c] : from_world) (*recorded)[id] = *c;
+  for (const std::string& id : always) {
+    if (from_gate.count(id)) (*recorded)[id] = *from_gate[id];
+    else if (!from_world.count(id)) missing.push_back(id);
+  }
+  if (!missing.empty()) {
+    *err = fmt::format("no recorded result on {} ({}) for {} cell(s) of matrix {}, e.g. {} (searched: {}){}",
+                       base->tree.rev, commit.substr(0, 12), missing.size(), gate_name, missing.front(),
+                       labels->empty() ? "no run of " + gate_name + (world_name.empty() ? "" : " or " + world_name)
+                                       : join(*labels, "; "),
+                       hint(gate_name));
+    return false;
   }
   return true;
 }
@@ -293,8 +357,13 @@ int run_gate(GateOptions o) {
   auto changed = changed_paths(*repo, base.tree.commit, head.tree.dirty ? "" : head.tree.commit, &err);
   if (!changed) return fail(err);
 
+  const bool from_history = o.baseline == "history";
+  if (from_history) {
+    base.harness.clear();
+    std::printf("gate: base = %s (%s), from the history store\n", base.tree.rev.c_str(), base.tree.commit.substr(0, 12).c_str());
+  }
   for (Side* s : {&base, &head})
-    if (!prepare(o, *repo, s, &err)) return fail(err);
+    if (!(from_history && s == &base) && !prepare(o, *repo, s, &err)) return fail(err);
   // The head's harness judges the head when the change touches the harness: this binary may
   // not even parse the head's hypervisor definitions.
   if (auto h = harness_paths(*changed); !h.empty()) {
@@ -310,10 +379,20 @@ int run_gate(GateOptions o) {
   }
 
   // Which cells: the gate matrix's, and every world cell whose inputs the change touched.
-  for (Side* s : {&base, &head})
-    if (!load_world(o, s, &err)) return fail(err);
+  std::string world_name, gate_name;
+  if (!load_world(o, &head, &err, &world_name)) return fail(err);
   std::set<std::string> always;
-  if (!gate_cells(o, head, matrix, &always, &err)) return fail(err);
+  if (!gate_cells(o, head, matrix, &always, &err, &gate_name)) return fail(err);
+  std::map<std::string, json> recorded;  // --baseline history: the base's results by cell id
+  std::vector<std::string> recorded_from;
+  if (from_history) {
+    if (!base_from_history(o, gate_name, head.world_matrix.empty() ? "" : world_name, always, &base, &recorded,
+                           &recorded_from, &err))
+      return fail("--baseline history: " + err);
+    for (const std::string& label : recorded_from) std::printf("gate: base: %s\n", label.c_str());
+  } else if (!load_world(o, &base, &err)) {
+    return fail(err);
+  }
   std::vector<std::string> affected_head, affected_base;
   std::vector<std::pair<std::string, size_t>> groups;  // why -> cells, in order of first appearance
   for (const auto& [id, cell] : head.world) {
@@ -336,8 +415,19 @@ int run_gate(GateOptions o) {
   }
   std::fflush(stdout);
 
-  // Both sides through `pvmatrix run`, cached.
+  // Both sides through `pvmatrix run`, cached; a base from the history store is read, not run.
+  if (from_history) {
+    json cells = json::array();
+    for (const std::string& id : always)
+      if (auto c = recorded.find(id); c != recorded.end()) cells.push_back(c->second);
+    for (const std::string& id : affected_base) cells.push_back(recorded.at(id));
+    base.report = {{"schema", kReportSchema}, {"schema_version", kReportSchemaVersion}, {"complete", true},
+                   {"meta", {{"history", recorded_from}}}, {"cells", std::move(cells)}};
+    std::printf("gate: base: %zu cells from the history store, 0 booted\n", base.report["cells"].size());
+    std::fflush(stdout);
+  }
   for (Side* s : {&base, &head}) {
+    if (from_history && s == &base) continue;
     json gate_report, world_report;
     if (!run_matrix(o, s, matrix, {}, s->name, true, {}, cache_dir, &gate_report, &err)) return fail(err);
     const auto& extra = s == &head ? affected_head : affected_base;
@@ -351,7 +441,7 @@ int run_gate(GateOptions o) {
   }
 
   VerdictSet set;
-  set.base_label = fmt::format("{} ({})", o.base, base.tree.commit.substr(0, 12));
+  set.base_label = fmt::format("{} ({}{})", o.base, base.tree.commit.substr(0, 12), from_history ? ", recorded" : "");
   set.head_label = fmt::format("{} ({}{})", o.head, head.tree.commit.substr(0, 12), head.tree.dirty ? ", dirty" : "");
   if (!diff(base.report, head.report, &set, &err)) return fail(err);
 
@@ -396,7 +486,9 @@ int run_gate(GateOptions o) {
   });
 
   // Outputs: the head's reports carry the verdicts; verdicts.json and summary.md beside them.
-  json gate_meta = {{"base", {{"rev", o.base}, {"commit", base.tree.commit}, {"harness", base.harness}}},
+  json base_meta = {{"rev", o.base}, {"commit", base.tree.commit}, {"harness", base.harness}};
+  if (from_history) base_meta = {{"rev", o.base}, {"commit", base.tree.commit}, {"harness", nullptr}, {"history", recorded_from}};
+  json gate_meta = {{"base", base_meta},
                     {"head", {{"rev", o.head}, {"commit", head.tree.commit}, {"dirty", head.tree.dirty},
                               {"harness", head.harness}}},
                     {"always", always.size()},
@@ -437,6 +529,8 @@ void setup_gate(CLI::App& app, int& exit_code) {
       "confirmed REGRESSION gets the workaround search (pv.native masks; a real kernel: the other dom0 mode, its\n"
       "switches), for the first 8 doubtful cells of each matrix.\n"
       "--head HEAD with uncommitted changes gates the working tree itself (recorded as dirty).\n"
+      "--baseline history: the base is what the nightly recorded for the base commit (a run of the world\n"
+      "matrix, which holds each cell's inputs, and of MATRIX when there is one): no base worktree, no base boot.\n"
       "Writes OUT/verdicts.json, OUT/summary.md, OUT/base/ and OUT/head/ (reports with verdicts).\n"
       "Exit status: 0 no regression, 1 a REGRESSION or BINDING_LOST, 2 a revision that does not exist or does\n"
       "not build (its worktree removed), or a usage/harness error.");
@@ -451,6 +545,13 @@ void setup_gate(CLI::App& app, int& exit_code) {
   sub->add_option("--qemu", o->qemu, "QEMU binary");
   sub->add_option("--build-jobs", o->build_jobs, "Parallel build jobs")->capture_default_str()->check(CLI::PositiveNumber);
   sub->add_option("-j,--jobs", o->jobs, "Boots at once (default: as `run`)")->check(CLI::PositiveNumber);
+  sub->add_option("--baseline", o->baseline,
+                  "boot: build and boot the base; history: take the base from the history store (its last complete,\n"
+                  "clean runs of the gate and world matrices on the base commit): nothing is built or booted for it")
+      ->check(CLI::IsMember({"boot", "history"}))
+      ->capture_default_str();
+  sub->add_option("--history", o->history,
+                  "History store for --baseline history (default: $PVMATRIX_HISTORY, else history.sqlite beside OUT)");
   sub->callback([o, &exit_code] { exit_code = run_gate(*o); });
 }
 

@@ -201,6 +201,83 @@ def test_a_break_outside_the_gate_matrix_is_caught_binding_lost(pvmatrix, images
     assert 'type="BINDING_LOST"' in junit
 
 
+def nightly_of(pvmatrix, world, rev, store, matrix="matrix/world-small.json"):
+    """What a team's nightly on `rev` leaves behind: the tree checked out and built as
+    scripts/build.sh builds it (RelWithDebInfo; the kernels' build id is the revision), the world
+    matrix run and recorded in the history store `store`. Its report directory."""
+    src = world["tmp"] / f"nightly-{rev[:8]}"
+    if not src.exists():
+        git(world["repo"], "worktree", "add", "-q", "--detach", str(src), rev)
+        build = src / "build"
+        subprocess.run(["cmake", "-S", str(src), "-B", str(build), "-DCMAKE_BUILD_TYPE=RelWithDebInfo"], check=True,
+                       capture_output=True)
+        subprocess.run(["cmake", "--build", str(build), "--target", "guest_images", "-j", str(os.cpu_count())],
+                       check=True, capture_output=True)
+    out = world["tmp"] / f"nightly-out-{rev[:8]}"
+    p = subprocess.run([str(pvmatrix), "run", str(src / matrix), "--root", str(src), "--images", str(src / "build/images"),
+                        "--out", str(out), "--history", str(store)], capture_output=True, text=True, timeout=1800)
+    assert p.returncode in (0, 1), p.stdout + p.stderr
+    assert "history: run" in p.stdout, p.stdout
+    return out
+
+
+def history_gate(pvmatrix, world, base, head, out, store):
+    return subprocess.run(
+        [str(pvmatrix), "gate", "--base", base, "--head", head, str(world["matrix"]), "--out", str(world["tmp"] / out),
+         "--workdir", str(world["work"]), "--cache", str(world["cache"]), "--world", "matrix/world-small.json",
+         "--baseline", "history", "--history", str(store)],
+        cwd=world["repo"], capture_output=True, text=True, timeout=1800)
+
+
+def test_gate_against_the_history_store_builds_and_boots_no_base(pvmatrix, images, world):
+    """--baseline history: the base is what the nightly recorded on the base commit. Its inputs
+    (recorded with it) choose the affected cells, its results are the base's: nothing of the
+    base is checked out, built or booted, and the regression at c2 is still caught, with the
+    same cells as a gate that boots its base."""
+    c = world["commits"]
+    store = world["tmp"] / "team-history.sqlite"
+    nightly_of(pvmatrix, world, c["c1"], store)
+    p = history_gate(pvmatrix, world, c["c1"], c["c2"], "out-h2", store)
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert f"gate: base = {c['c1']} ({c['c1'][:12]}), from the history store" in p.stdout, p.stdout
+    assert re.search(r"^gate: base: history run \d+ \(matrix world-small, revision " + c["c1"][:12], p.stdout, re.M), p.stdout
+    # The nightly was built the nightly's way (its own build id, RelWithDebInfo), the head the
+    # gate's way: only 2.6.24's row differs, exactly as between two gate builds.
+    row = set(world_cells(pvmatrix, images, world, "kernel=2.6.24")) - small_cells()
+    assert affected(p.stdout, "kernel 2.6.24 changed") == len(row), p.stdout
+    assert "changed" not in p.stdout.replace("kernel 2.6.24 changed", ""), p.stdout
+    m = re.search(r"^gate: base: (\d+) cells from the history store, 0 booted$", p.stdout, re.M)
+    assert m and int(m.group(1)) == len(small_cells()) + len(row), p.stdout
+    line = next(l for l in p.stdout.splitlines() if f"REGRESSION {CELL}" in l)
+    assert "was PASS, now FAIL at stage timer" in line and "pv.native=timer" in line, line
+    verdicts = json.loads((world["tmp"] / "out-h2/verdicts.json").read_text())
+    assert verdicts["gate"]["base"]["harness"] is None
+    assert verdicts["gate"]["base"]["history"] and "world-small" in verdicts["gate"]["base"]["history"][0]
+    assert not (world["work"] / f"base/src").exists() or git(world["work"] / "base/src", "rev-parse", "HEAD") != c["c1"]
+
+
+def test_gate_against_history_without_a_recorded_base_is_a_clear_error(pvmatrix, world, tmp_path):
+    """No complete run on the base commit, or one recorded without inputs (an imported report):
+    exit 2, naming the store, the matrix, the revision and what to do; nothing is booted."""
+    c = world["commits"]
+    p = history_gate(pvmatrix, world, c["c3"], c["c4"], "out-h4", tmp_path / "nowhere.sqlite")
+    assert p.returncode == 2 and "nowhere.sqlite: no such file" in p.stderr, p.stdout + p.stderr
+    store = tmp_path / "history.sqlite"
+    report = nightly_of(pvmatrix, world, c["c1"], store) / "report.json"
+    p = history_gate(pvmatrix, world, c["c3"], c["c4"], "out-h4", store)
+    assert p.returncode == 2, p.stdout + p.stderr
+    assert f"no complete run of matrix world-small on revision {c['c3']}" in p.stderr, p.stderr
+    assert "run `pvmatrix run` of matrix world-small" in p.stderr, p.stderr
+    assert "booted" not in p.stdout, p.stdout
+    # The nightly's report imported into another store: results, but no inputs.
+    imported = tmp_path / "imported.sqlite"
+    subprocess.run([str(pvmatrix), "history", "import", str(report), "--history", str(imported)], check=True,
+                   capture_output=True)
+    p = history_gate(pvmatrix, world, c["c1"], c["c2"], "out-h5", imported)
+    assert p.returncode == 2, p.stdout + p.stderr
+    assert "was recorded without its inputs" in p.stderr, p.stderr
+
+
 def test_a_head_that_extends_the_abi_is_judged_by_its_own_harness(pvmatrix, images, world, tmp_path):
     """The head adds call 77 to the ABI, the harness's call table, the ROM generator, and lists it
     in rom-1.13.1: this pvmatrix cannot read the head's rom-1.13.1 (exit 2), the head's own can,
