@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <unordered_map>
 #include <mutex>
 #include <sstream>
 
@@ -166,7 +167,7 @@ std::optional<std::string> memo_digest(const std::string& path, bool image, std:
 
 // Length-prefixed, so that no two different inputs spell the same key text.
 void field(std::string* text, const char* name, const std::string& value) {
-  *text += fmt::format("{} {}:{}\n", name, value.size(), value);
+  text->append(name).append(" ").append(std::to_string(value.size())).append(":").append(value).append("\n");
 }
 
 }  // namespace
@@ -179,12 +180,26 @@ std::optional<std::string> file_digest(const std::string& path, std::string* err
   return memo_digest(path, false, err);
 }
 
-CellInputs cell_inputs(const CellSpec& spec) {
-  auto digest = [](const std::string& path, bool image) {
+namespace {
+
+/// Digests already taken within one batch of cells: the files by path (a matrix names the same
+/// few images in every cell; memo_digest would still stat them each time) and the platform
+/// texts (a few dozen distinct among thousands of cells).
+struct InputsMemo {
+  std::unordered_map<std::string, std::string> images, files, platforms;
+};
+
+CellInputs inputs_of(const CellSpec& spec, InputsMemo* memo) {
+  auto digest = [memo](const std::string& path, bool image) {
     if (path.empty()) return std::string("none");
+    auto* seen = memo ? (image ? &memo->images : &memo->files) : nullptr;
+    if (seen)
+      if (auto it = seen->find(path); it != seen->end()) return it->second;
     std::string err;
     auto d = image ? image_digest(path, &err) : file_digest(path, &err);
-    return d ? *d : std::string("missing");
+    std::string out = d ? *d : std::string("missing");
+    if (seen) seen->emplace(path, out);
+    return out;
   };
   CellInputs in;
   in.kernel = digest(spec.kernel_image, true);
@@ -203,9 +218,26 @@ CellInputs cell_inputs(const CellSpec& spec) {
   field(&text, "hypervisor_cmdline", spec.hypervisor_cmdline);
   field(&text, "timeout_ms", std::to_string(static_cast<long long>(spec.timeout_s * 1000.0 + 0.5)));
   field(&text, "skip", spec.skip_reason);
-  in.platform = sha256_hex(text);
+  if (!memo) {
+    in.platform = sha256_hex(text);
+  } else {
+    auto [it, fresh] = memo->platforms.try_emplace(std::move(text));
+    if (fresh) it->second = sha256_hex(it->first);
+    in.platform = it->second;
+  }
   in.cmdline = spec.cmdline;
   return in;
+}
+
+}  // namespace
+
+CellInputs cell_inputs(const CellSpec& spec) { return inputs_of(spec, nullptr); }
+
+std::map<std::string, CellInputs> cell_inputs_by_id(const std::vector<CellSpec>& specs) {
+  InputsMemo memo;
+  std::map<std::string, CellInputs> out;
+  for (const CellSpec& s : specs) out.emplace(s.id(), inputs_of(s, &memo));
+  return out;
 }
 
 std::vector<std::string> CellInputs::differences(const CellInputs& other) const {

@@ -15,6 +15,7 @@
 #pragma once
 
 #include <atomic>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -65,6 +66,8 @@ struct CellInputs {
   std::vector<std::string> differences(const CellInputs& other) const;
 };
 CellInputs cell_inputs(const CellSpec& spec);
+/// cell_inputs() of every spec, by cell id, each file and platform digested once.
+std::map<std::string, CellInputs> cell_inputs_by_id(const std::vector<CellSpec>& specs);
 void to_json(nlohmann::json& j, const CellInputs& in);
 void from_json(const nlohmann::json& j, CellInputs& in);
 

@@ -313,9 +313,8 @@ int run_run(RunOptions o) {
   json report = make_report(std::move(meta), axes_of(m), std::move(cells), complete);
   bool history_ok = true;
   if (run.interrupted_by == 0 && history.enabled()) {
-    std::map<std::string, CellInputs> inputs;  // what each cell was made of: a gate's --baseline history
-    for (const CellSpec& s : specs) inputs.emplace(s.id(), cell_inputs(s));
-    history_ok = history.record(&report, inputs);  // cells gain their history words
+    // What each cell was made of goes with its result: a gate's --baseline history.
+    history_ok = history.record(&report, cell_inputs_by_id(specs));  // cells gain their history words
   }
   else history.skip("interrupted: import the report after --resume completes it");
   if (!write_reports(report, o.out, default_report_writers(), &err)) return fail(err);
