@@ -11,7 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "matrix.h"  // sha256_hex
-#include "run_report.h"
+#include "run_meta.h"
 
 namespace pvm {
 namespace {

@@ -3,10 +3,17 @@
 #include <algorithm>
 #include <sstream>
 
-#include "verdicts.h"
+#include "predict.h"  // kOpGroups
 #include "world.h"
 
 namespace pvm {
+
+std::vector<std::string> workaround_masks() {
+  std::vector<std::string> masks;
+  for (const char* g : kOpGroups) masks.push_back(std::string("pv.native=") + g);
+  masks.push_back("pv.native=all");
+  return masks;
+}
 
 std::string with_mask(const std::string& cmdline, const std::string& mask) {
   const std::string key = "pv.native=";

@@ -24,6 +24,9 @@ struct WorkaroundTry {
 /// The variants of `spec` worth trying, in order (none for a test guest).
 std::vector<WorkaroundTry> workaround_tries(const World& world, const CellSpec& spec);
 
+/// The mask list tried by the workaround search: each op group alone, then all.
+std::vector<std::string> workaround_masks();
+
 /// "pv.native=mmu" + "pv.native=timer" -> "pv.native=mmu,timer" (other words kept); "all" wins.
 std::string with_mask(const std::string& cmdline, const std::string& mask);
 

@@ -296,13 +296,6 @@ std::set<std::string> masked_groups(const std::string& cmdline) {
   return out;
 }
 
-std::vector<std::string> workaround_masks() {
-  std::vector<std::string> masks;
-  for (const char* g : kOpGroups) masks.push_back(std::string("pv.native=") + g);
-  masks.push_back("pv.native=all");
-  return masks;
-}
-
 std::string verdict_line(const CellVerdict& v) {
   std::string line = std::string(to_string(v.verdict)) + " " + v.id + ": ";
   const CellSide* b = v.base ? &*v.base : nullptr;

@@ -111,8 +111,6 @@ bool diff(const nlohmann::json& base, const nlohmann::json& head, VerdictSet* ou
 void confirm_with_rerun(CellVerdict* verdict, const nlohmann::json& base_cell,
                         const nlohmann::json& rerun_cell);
 
-/// The mask list tried by the workaround search: each op group alone, then all.
-std::vector<std::string> workaround_masks();
 
 /// One line per verdict, e.g. "REGRESSION kernel=2.6.25/hv=rom-1.12/cfg=default: was PASS,
 /// now FAIL at stage timer (probe time.oneshot: SetAlarm refused one-shot); works around

@@ -1,4 +1,5 @@
 #include "verdicts.h"
+#include "workarounds.h"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
