@@ -7,6 +7,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "op_group.h"
+
 namespace pvm {
 namespace {
 
@@ -23,9 +25,6 @@ constexpr std::array<std::pair<Verdict, const char*>, 9> kVerdictNames{{
     {Verdict::Error, "ERROR"},
     {Verdict::Unchanged, "UNCHANGED"},
 }};
-
-// Op groups in the order docs/contracts.md lists them; the workaround search tries them so.
-constexpr std::array<const char*, 5> kOpGroups{"cpu", "irq", "mmu", "timer", "lazy"};
 
 // Order verdicts are listed in: what needs a person first.
 int rank(Verdict v) {
@@ -70,7 +69,7 @@ std::vector<std::string> binding_changes(const CellSide& b, const CellSide& h) {
   std::set<std::string> keys;
   for (const auto& [k, _] : b.binding) keys.insert(k);
   for (const auto& [k, _] : h.binding) keys.insert(k);
-  std::vector<std::string> order(kOpGroups.begin(), kOpGroups.end());
+  std::vector<std::string> order(std::begin(kOpGroups), std::end(kOpGroups));
   for (const auto& k : keys)
     if (std::find(order.begin(), order.end(), k) == order.end()) order.push_back(k);
   auto get = [](const CellSide& s, const std::string& k) {
@@ -287,7 +286,7 @@ std::set<std::string> masked_groups(const std::string& cmdline) {
     while (p <= list.size()) {
       size_t comma = list.find(',', p);
       std::string g = list.substr(p, comma == std::string::npos ? std::string::npos : comma - p);
-      if (g == "all") out.insert(kOpGroups.begin(), kOpGroups.end());
+      if (g == "all") out.insert(std::begin(kOpGroups), std::end(kOpGroups));
       else if (!g.empty()) out.insert(g);
       if (comma == std::string::npos) break;
       p = comma + 1;
