@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cell.h"
 #include "op_group.h"
 #include "report_assets.h"
 #include "verdict_view.h"
@@ -69,11 +70,12 @@ json baseline_summary(const json& baseline) {
   return b;
 }
 
-// The domain tables report.js draws with (it keeps no copy of its own): op groups and the ROM
-// call table.
+// The domain tables report.js draws with (it keeps no copy of its own): op groups, statuses
+// and the ROM call table.
 void add_domain_tables(json& data) {
   data["groups"] = json::array();
   for (const char* g : kOpGroups) data["groups"].push_back(g);
+  data["statuses"] = status_table_json();
   json calls = json::array();
   for (const pvrom::CallInfo& c : pvrom::kCalls)
     calls.push_back({{"number", c.number}, {"name", c.name}, {"group", c.group == OpGroup::kNone ? json(nullptr) : json(to_string(c.group))},

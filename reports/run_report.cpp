@@ -28,9 +28,6 @@ using nlohmann::json;
 
 namespace {
 
-constexpr std::array kAllStatuses{Status::Pass,  Status::Fail,  Status::Crash, Status::Hang, Status::Error,
-                                  Status::Skip,  Status::Xfail, Status::Xpass, Status::Flaky};
-
 /// First line of a command's stdout ("" if it cannot run). Arguments are fixed strings.
 std::string first_line_of(const std::string& command) {
   std::FILE* p = popen((command + " 2>/dev/null").c_str(), "r");
@@ -126,7 +123,7 @@ void finish_run_meta(json* meta) {
 
 json summarize_cells(const json& cells) {
   json by_status = json::object();
-  for (Status s : kAllStatuses) by_status[to_string(s)] = 0;
+  for (const StatusInfo& s : kStatuses) by_status[s.name] = 0;
   json by_kernel = json::object();
   json by_hv = json::object();
   int unexpected = 0;

@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cell.h"
 #include "op_group.h"
 
 namespace pvm {
@@ -49,7 +50,10 @@ std::string str(const json& obj, const char* key) {
 
 // A cell that booted and passed: on the first try, on a retry (FLAKY), or against an
 // expectation (XPASS).
-bool works(const std::string& status) { return status == "PASS" || status == "XPASS" || status == "FLAKY"; }
+bool works(const std::string& status) {
+  auto s = status_from_string(status);
+  return s && pvm::works(*s);
+}
 
 // Guest text on one line of a summary: control characters become spaces, long text is cut.
 std::string one_line(const std::string& text, size_t limit = 160) {

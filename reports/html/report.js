@@ -9,15 +9,12 @@
 
   var GROUP_LETTER = { cpu: 'C', irq: 'I', mmu: 'M', timer: 'T', lazy: 'L' };
   var STAGES = ['boot', 'rom', 'bind', 'cpu', 'irq', 'mmu', 'timer', 'shutdown'];
-  var STATUSES = ['PASS', 'FAIL', 'CRASH', 'HANG', 'ERROR', 'SKIP', 'XFAIL', 'XPASS', 'FLAKY'];
   var VERDICTS = ['REGRESSION', 'BINDING_LOST', 'FIXED', 'STILL_FAILING', 'BINDING_CHANGED', 'NEW', 'GONE', 'ERROR', 'UNCHANGED'];
   // Which op group a ROM feature serves; used to tell what a release depends on.
   var FEATURE_GROUP = {
     timer: 'timer', periodic_alarm: 'timer', oneshot_alarm: 'timer', wallclock: 'timer',
     mmu: 'mmu', lazy_mmu: 'lazy', lazy_defers: 'lazy', get_features: 'cpu'
   };
-  var WORKS = { PASS: 1, XPASS: 1, FLAKY: 1 };
-  var BROKEN = { FAIL: 1, CRASH: 1, HANG: 1, XFAIL: 1 };
 
   // ---- DOM helpers: the only way this script makes elements. ----
   function h(tag, props, children) {
@@ -62,8 +59,16 @@
   var DATA = {};
   try { DATA = JSON.parse(byId('pvm-data').textContent) || {}; } catch (err) { DATA = { error: String(err) }; }
   var R = DATA.report && typeof DATA.report === 'object' ? DATA.report : {};
-  // The domain tables come from the C++ side with the data (pvrom/calls.h).
+  // The domain tables come from the C++ side with the data (cell.h kStatuses, pvrom/calls.h).
   var GROUPS = Array.isArray(DATA.groups) ? DATA.groups.map(str) : [];
+  var STATUSES = [], WORKS = {}, BROKEN = {};
+  (Array.isArray(DATA.statuses) ? DATA.statuses : []).forEach(function (st) {
+    if (!st || typeof st !== 'object') return;
+    var n = str(st.name);
+    STATUSES.push(n);
+    if (st.works) WORKS[n] = 1;
+    if (st.broken) BROKEN[n] = 1;
+  });
   var CALLS = (Array.isArray(DATA.calls) ? DATA.calls : []).filter(function (c) { return c && typeof c === 'object'; });
   // A ROM call's name under an API major (67 is GetCycleCounter on API 3, GetNsSinceInit on 4);
   // without the major, the name the number has under every API, if it has only one.
