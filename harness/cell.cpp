@@ -1,7 +1,6 @@
 // Status names and the DESIGN §6 cell object (docs/contracts.md "Cell object").
 #include "cell.h"
 
-#include <array>
 #include <stdexcept>
 #include <utility>
 
@@ -12,12 +11,6 @@
 namespace pvm {
 
 namespace {
-
-constexpr std::array<std::pair<Status, const char*>, 9> kStatusNames{{
-    {Status::Pass, "PASS"},   {Status::Fail, "FAIL"},   {Status::Crash, "CRASH"},
-    {Status::Hang, "HANG"},   {Status::Error, "ERROR"}, {Status::Skip, "SKIP"},
-    {Status::Xfail, "XFAIL"}, {Status::Xpass, "XPASS"}, {Status::Flaky, "FLAKY"},
-}};
 
 using json = nlohmann::json;
 
@@ -87,33 +80,6 @@ std::vector<std::string> get_string_list(const json& j, const std::string& path,
 }
 
 }  // namespace
-
-const char* to_string(Status s) {
-  for (const auto& [status, name] : kStatusNames)
-    if (status == s) return name;
-  return "ERROR";
-}
-
-std::optional<Status> status_from_string(const std::string& s) {
-  for (const auto& [status, name] : kStatusNames)
-    if (s == name) return status;
-  return std::nullopt;
-}
-
-bool is_unexpected_failure(Status s) {
-  switch (s) {
-    case Status::Fail:
-    case Status::Crash:
-    case Status::Hang:
-    case Status::Error:
-    case Status::Xpass:
-      return true;
-    default:
-      return false;
-  }
-}
-
-bool works(Status s) { return s == Status::Pass || s == Status::Xpass || s == Status::Flaky; }
 
 std::string CellSpec::id() const { return "kernel=" + kernel + "/hv=" + hv + "/cfg=" + config; }
 

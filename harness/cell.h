@@ -18,6 +18,28 @@ namespace pvm {
 /// and FLAKY are applied afterwards from expectations and retries.
 enum class Status { Pass, Fail, Crash, Hang, Error, Skip, Xfail, Xpass, Flaky };
 
+/// One row of the status table, as lit's ResultCode: the status's name and what it means.
+struct StatusInfo {
+  Status status;
+  const char* name;  ///< "PASS", "FAIL", ... as in JSON, JUnit and the HTML report
+  bool works;        ///< the cell booted and passed (on a retry, or against an expectation)
+  bool unexpected;   ///< an unexpected failure: makes `run` exit 1
+  bool broken;       ///< the boot showed the kernel does not work there (expected or not)
+};
+/// Every status, in the order reports list them (docs/contracts.md "Cell object", `status`).
+inline constexpr StatusInfo kStatuses[] = {
+    {Status::Pass, "PASS", true, false, false},    {Status::Fail, "FAIL", false, true, true},
+    {Status::Crash, "CRASH", false, true, true},   {Status::Hang, "HANG", false, true, true},
+    {Status::Error, "ERROR", false, true, false},  {Status::Skip, "SKIP", false, false, false},
+    {Status::Xfail, "XFAIL", false, false, true},  {Status::Xpass, "XPASS", true, true, false},
+    {Status::Flaky, "FLAKY", true, false, false},
+};
+/// The row of `s`.
+const StatusInfo& info(Status s);
+/// The status table as JSON: [{"name":"PASS","works":true,"unexpected":false,"broken":false}, ...]
+/// (`pvmatrix list --statuses`, the HTML report's data block).
+nlohmann::json status_table_json();
+
 /// "PASS", "FAIL", ... as in JSON, JUnit and the HTML report.
 const char* to_string(Status s);
 /// Parses "PASS", ...; nullopt for anything else (callers name the file and field).

@@ -10,6 +10,7 @@
 
 #include "json_reader.h"
 #include "linux_release.h"
+#include "pvrom/calls.h"
 
 namespace pvm {
 
@@ -89,33 +90,8 @@ std::optional<pvrom::CallingConvention> convention_for_api_major(uint8_t major) 
 }
 
 const char* call_name(uint16_t number, uint8_t api_major) {
-  if (api_major != 3 && api_major != 4) return nullptr;
-  const bool v4 = api_major == 4;
-  switch (number) {
-    case pvrom::kCallCpuid: return "Cpuid";
-    case pvrom::kCallSetCR3: return "SetCR3";
-    case pvrom::kCallGetCR3: return "GetCR3";
-    case pvrom::kCallEnableInterrupts: return "EnableInterrupts";
-    case pvrom::kCallDisableInterrupts: return "DisableInterrupts";
-    case pvrom::kCallGetInterruptMask: return "GetInterruptMask";
-    case pvrom::kCallSetInterruptMask: return "SetInterruptMask";
-    case pvrom::kCallIret: return "Iret";
-    case pvrom::kCallHalt: return v4 ? nullptr : "Halt";  // removed in API 4
-    case pvrom::kCallShutdown: return "Shutdown";
-    case pvrom::kCallSetPxE: return "SetPxE";
-    case pvrom::kCallInvalPage: return "InvalPage";
-    case pvrom::kCallFlushTLB: return "FlushTLB";
-    case pvrom::kCallGetCycleFrequency: return "GetCycleFrequency";
-    case pvrom::kCallGetCycleCounter: return v4 ? "GetNsSinceInit" : "GetCycleCounter";
-    case pvrom::kCallSetAlarm: return "SetAlarm";
-    case pvrom::kCallCancelAlarm: return "CancelAlarm";
-    case pvrom::kCallGetWallclockTime: return v4 ? nullptr : "GetWallclockTime";  // removed in API 4
-    case pvrom::kCallSetLazyMode: return "SetLazyMode";
-    case pvrom::kCallSafeHalt: return "SafeHalt";
-    case pvrom::kCallGetFeatures: return "GetFeatures";
-    case pvrom::kCallGetCycleCounter4: return v4 ? "GetCycleCounter" : nullptr;
-  }
-  return nullptr;
+  const pvrom::CallInfo* c = pvrom::find_call(number, api_major);
+  return c ? c->name : nullptr;
 }
 
 namespace {

@@ -7,12 +7,11 @@
 #include <iterator>
 
 #include "hypervisor_version.h"
+#include "op_group.h"
 
 namespace pvm {
 
 namespace {
-
-constexpr std::string_view kGroups[] = {"cpu", "irq", "mmu", "timer", "lazy"};
 
 std::vector<std::string_view> split(std::string_view s, char sep) {
   std::vector<std::string_view> out;
@@ -127,7 +126,7 @@ std::optional<KernelManifest> parse_kernel_manifest(std::string_view text, std::
     } else if (key == "groups") {
       if (value.empty()) continue;
       for (std::string_view g : split(value, ',')) {
-        if (std::find(std::begin(kGroups), std::end(kGroups), g) == std::end(kGroups))
+        if (!op_group_from_name(g))
           return fail("unknown op group \"" + std::string(g) + "\" (known: cpu irq mmu timer lazy)");
         m.groups.emplace_back(g);
       }

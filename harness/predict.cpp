@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "pvrom/calls.h"
 #include "world.h"
 
 namespace pvm {
@@ -12,43 +13,12 @@ using nlohmann::json;
 
 namespace {
 
-/// What the kernel does with each ROM call it may ask about (kernel/README.md "Op groups",
-/// "Filling the table"): its group, whether a NOP answer can stand for it (ops without a
-/// result), and the probe that exercises it.
-struct CallUse {
-  uint16_t number;
-  const char* group;
-  bool nop_ok;
-  const char* probe;
-};
-constexpr CallUse kCallUses[] = {
-    {pvrom::kCallCpuid, "cpu", false, "cpu.cpuid"},
-    {pvrom::kCallSetCR3, "cpu", true, "cpu.cr3_switch"},
-    {pvrom::kCallGetCR3, "cpu", false, "cpu.cr3_switch"},
-    {pvrom::kCallIret, "cpu", false, "irq.iret"},
-    {pvrom::kCallShutdown, "cpu", false, ""},
-    {pvrom::kCallEnableInterrupts, "irq", true, "irq.enable_disable"},
-    {pvrom::kCallDisableInterrupts, "irq", true, "irq.enable_disable"},
-    {pvrom::kCallGetInterruptMask, "irq", false, "irq.save_restore"},
-    {pvrom::kCallSetInterruptMask, "irq", true, "irq.save_restore"},
-    {pvrom::kCallHalt, "irq", true, "irq.halt"},
-    {pvrom::kCallSafeHalt, "irq", true, "irq.safe_halt"},
-    {pvrom::kCallSetPxE, "mmu", true, "mmu.tlb_flush"},
-    {pvrom::kCallInvalPage, "mmu", true, "mmu.tlb_flush"},
-    {pvrom::kCallFlushTLB, "mmu", true, "mmu.tlb_flush"},
-    {pvrom::kCallGetCycleFrequency, "timer", false, "time.counter_monotonic"},
-    {pvrom::kCallGetCycleCounter, "timer", false, "time.counter_monotonic"},
-    {pvrom::kCallSetAlarm, "timer", false, "time.oneshot"},
-    {pvrom::kCallCancelAlarm, "timer", false, "time.oneshot"},
-    {pvrom::kCallGetWallclockTime, "timer", false, "time.wallclock"},
-    {pvrom::kCallGetCycleCounter4, "timer", false, "time.counter_monotonic"},
-    {pvrom::kCallSetLazyMode, "lazy", true, "mmu.lazy_batch"},
-};
-
-const CallUse* call_use(uint16_t number) {
-  for (const CallUse& u : kCallUses)
-    if (u.number == number) return &u;
-  return nullptr;
+/// What the kernel does with a ROM call it may ask about (pvrom/calls.h: its group, whether a
+/// NOP answer can stand for it, the probe that exercises it); nullptr for calls outside every
+/// op group (GetFeatures) and unknown numbers.
+const pvrom::CallInfo* call_use(uint16_t number) {
+  const pvrom::CallInfo* c = pvrom::find_call_any_api(number);
+  return c && c->group != pvrom::OpGroup::kNone ? c : nullptr;
 }
 
 /// Features: their group, and the probe (and call) that fails when a requirement on them is not met.
@@ -117,7 +87,7 @@ std::map<std::string, std::string> all_native() {
 /// Whether the kernel binds `number` to the ROM given its reloc (bind.cpp's rules).
 bool binds(const RomImage& rom, uint16_t number) {
   const pvrom::CallEntry* e = rom.find_call(number);
-  const CallUse* use = call_use(number);
+  const pvrom::CallInfo* use = call_use(number);
   if (!e || !use) return false;
   switch (e->reloc) {
     case pvrom::kRelocCallRel: return true;
@@ -161,7 +131,7 @@ std::pair<std::string, std::optional<int>> symptom_of(const ManifestItem& item, 
   for (const ManifestAlternative& a : item.alternatives) {
     if (!a.applies_to(major) || a.need != ManifestAlternative::Need::Required) continue;
     if (is_call) {
-      const CallUse* u = call_use(a.call);
+      const pvrom::CallInfo* u = call_use(a.call);
       return {u && *u->probe ? u->probe : "hv.negotiate", a.call};
     }
     if (const FeatureUse* f = feature_use(a.name)) return {f->probe, f->call};
@@ -171,10 +141,7 @@ std::pair<std::string, std::optional<int>> symptom_of(const ManifestItem& item, 
 
 }  // namespace
 
-const char* group_of_call(uint16_t number) {
-  const CallUse* u = call_use(number);
-  return u ? u->group : nullptr;
-}
+const char* group_of_call(uint16_t number) { return pvrom::op_group_name(pvrom::call_group(number)); }
 
 const char* group_of_feature(std::string_view feature) {
   const FeatureUse* f = feature_use(feature);

@@ -17,14 +17,13 @@
 #include "elf_notes.h"
 #include "hypervisor_version.h"
 #include "kernel_manifest.h"
+#include "op_group.h"
 #include "rom_image.h"
 
 namespace pvm {
 
 class World;
 
-/// Op groups, in binding-key order (docs/contracts.md).
-inline constexpr const char* kOpGroups[] = {"cpu", "irq", "mmu", "timer", "lazy"};
 
 /// The op group a ROM call serves ("cpu" ... "lazy"), nullptr for calls outside every group
 /// (GetFeatures). Same under API 3 and 4 (67 and 76 are both timer).

@@ -29,10 +29,6 @@ from typing import Any, Dict, List, Optional
 
 import pytest
 
-# Final cell status -> what pytest shows (docs/contracts.md "Cell object", `status`).
-PASSING = {"PASS", "FLAKY"}
-FAILING = {"FAIL", "CRASH", "HANG", "XPASS"}
-
 # Seconds a core command gets to exit after SIGTERM before SIGKILL (it must stop its QEMUs).
 _TERMINATE_GRACE_S = 10.0
 # Seconds a core command may take beyond its cells' own timeouts before it is stopped.
@@ -102,6 +98,8 @@ class MatrixDriver:
         self.cells: Dict[str, str] = {}   # cell id -> cell object (JSON text), on the controller
         self.summary_lines: List[str] = []
         self.report_failed = False
+        # status name -> pytest outcome, from the core's status table (`list --json`).
+        self.outcomes: Dict[str, str] = {}
 
     @classmethod
     def from_config(cls, config: pytest.Config) -> "MatrixDriver":
@@ -144,6 +142,10 @@ class MatrixDriver:
         cells = data.get("cells") if isinstance(data, dict) else data
         if not isinstance(cells, list) or not all(isinstance(c, dict) and "id" in c for c in cells):
             raise CoreError(f"`{shlex.join(proc.args)}` did not print a list of cells with ids")
+        statuses = data.get("statuses") if isinstance(data, dict) else None
+        if not isinstance(statuses, list) or not all(isinstance(st, dict) and "name" in st for st in statuses):
+            raise CoreError(f"`{shlex.join(proc.args)}` did not print the status table")
+        self.outcomes = {st["name"]: _outcome(st) for st in statuses}
         return cells
 
     def run_cell(self, cell_id: str, timeout: Optional[float] = None) -> Dict[str, Any]:
@@ -273,10 +275,11 @@ class CellItem(pytest.Item):
         if status == "FLAKY":
             self.user_properties.append(
                 ("attempt_statuses", ",".join(a.get("status", "?") for a in self.result["attempts"])))
-        if status == "ERROR":
+        outcome = driver.outcomes.get(status)
+        if outcome == "error":
             # Infrastructure, never the kernel's fault: reported as an error, not a failure.
             pytest.fail(_failure_text(self.result), pytrace=False)
-        if status == "SKIP":
+        if outcome == "skipped":
             pytest.skip(self.result.get("reason") or "cell skipped")
 
     def safety_timeout(self) -> Optional[float]:
@@ -290,11 +293,12 @@ class CellItem(pytest.Item):
     def runtest(self) -> None:
         assert self.result is not None
         status = self.result["status"]
-        if status in PASSING:
+        outcome = self.config.stash[_DRIVER_KEY].outcomes.get(status)
+        if outcome == "passed":
             return
-        if status == "XFAIL":
+        if outcome == "xfailed":
             pytest.xfail(_expected_text(self.result))
-        if status in FAILING:
+        if outcome == "failed":
             raise CellFailed(_failure_text(self.result))
         raise CellFailed(f"unknown cell status {status!r}\n" + _failure_text(self.result))
 
@@ -305,6 +309,20 @@ class CellItem(pytest.Item):
 
     def reportinfo(self):
         return self.path, 0, self.name
+
+
+def _outcome(status: Dict[str, Any]) -> str:
+    """What pytest shows for a final cell status, from its row of the core's status table
+    (docs/contracts.md "Cell object", `status`): an unexpected failure fails the item, unless
+    the boot said nothing about the kernel (ERROR: infrastructure, a pytest error); an expected
+    failure is an xfail; a working cell passes; the rest (SKIP) is skipped."""
+    if status.get("unexpected"):
+        return "failed" if status.get("works") or status.get("broken") else "error"
+    if status.get("works"):
+        return "passed"
+    if status.get("broken"):
+        return "xfailed"
+    return "skipped"
 
 
 def _failure_text(cell: Dict[str, Any]) -> str:

@@ -6,10 +6,11 @@
 #include <iterator>
 
 #include "hypervisor_version.h"
+#include "pvrom/header_check.h"
 
 namespace pvm {
 
-bool is_known_api_major(uint8_t major) { return major == 3 || major == 4; }
+bool is_known_api_major(uint8_t major) { return pvrom::kKnownApiMajors & pvrom::api_major_bit(major); }
 
 std::string RomImage::api() const {
   return std::to_string(header.api_major) + "." + std::to_string(header.api_minor);
@@ -32,73 +33,51 @@ std::string hex(uint32_t v) {
 }  // namespace
 
 std::optional<RomImage> parse_rom_image(std::span<const uint8_t> bytes, std::string* err) {
+  using pvrom::HeaderError;
   using pvrom::RomHeader;
   const size_t size = bytes.size();
-  // 1. size
-  if (size < sizeof(RomHeader)) {
-    *err = "truncated: " + std::to_string(size) + " bytes, smaller than the " +
-           std::to_string(sizeof(RomHeader)) + "-byte header";
-    return std::nullopt;
-  }
-  if (size > pvrom::kMaxImageSize) {
-    *err = "too large: " + std::to_string(size) + " bytes (max " +
-           std::to_string(pvrom::kMaxImageSize) + ")";
-    return std::nullopt;
-  }
+  // abi.h's checks 1-7, as the kernel runs them (pvrom/header_check.h), for every major a
+  // release speaks; the messages are the host's.
+  const uint32_t checked_size = size > pvrom::kMaxImageSize ? pvrom::kMaxImageSize + 1 : static_cast<uint32_t>(size);
+  const pvrom::HeaderCheck c = pvrom::check_header(bytes.data(), checked_size, pvrom::kKnownApiMajors);
   RomImage rom;
-  std::memcpy(&rom.header, bytes.data(), sizeof(RomHeader));
+  rom.header = c.header;
   const RomHeader& h = rom.header;
   rom.size = static_cast<uint32_t>(size);
-  // 2. signatures
-  if (h.rom_signature != pvrom::kRomSignature || h.pvm_signature != pvrom::kPvmSignature) {
-    *err = "bad signature (" + hex(h.rom_signature) + ", " + hex(h.pvm_signature) + ")";
+  auto fail = [&](std::string message) {
+    *err = std::move(message);
     return std::nullopt;
+  };
+  switch (c.error) {
+    case HeaderError::kNone:
+      break;
+    case HeaderError::kTooSmall:
+      return fail("truncated: " + std::to_string(size) + " bytes, smaller than the " +
+                  std::to_string(sizeof(RomHeader)) + "-byte header");
+    case HeaderError::kTooLarge:
+      return fail("too large: " + std::to_string(size) + " bytes (max " + std::to_string(pvrom::kMaxImageSize) + ")");
+    case HeaderError::kBadSignature:
+      return fail("bad signature (" + hex(h.rom_signature) + ", " + hex(h.pvm_signature) + ")");
+    case HeaderError::kLengthMismatch:
+      return fail("length mismatch: header says " + std::to_string(h.rom_length) + " blocks (" +
+                  std::to_string(h.rom_length * 512) + " bytes), image has " + std::to_string(size) + " (truncated?)");
+    case HeaderError::kBadChecksum:
+      return fail("bad checksum (sum " + hex(c.value) + ")");
+    case HeaderError::kBadHeaderSize:
+      return fail("bad header size " + std::to_string(h.header_size));
+    case HeaderError::kBadLoadAddress:
+      return fail("bad load address " + hex(h.load_address) + " (expected " + hex(pvrom::kLoadAddress) + ")");
+    case HeaderError::kBadInitOffset:
+      return fail("bad init offset " + hex(h.init_offset));
+    case HeaderError::kBadGetRelocOffset:
+      return fail("bad get_reloc offset " + hex(h.get_reloc_offset));
+    case HeaderError::kBadCallTable:
+      return fail("bad call table (offset " + hex(h.call_table_offset) + ", " + std::to_string(h.call_count) +
+                  " entries)");
+    case HeaderError::kApiMajorNotSpoken:
+      return fail("unknown API major " + std::to_string(h.api_major) + " (API " + rom.api() + ")");
   }
-  // 3. length
-  if (static_cast<size_t>(h.rom_length) * 512 != size) {
-    *err = "length mismatch: header says " + std::to_string(h.rom_length) + " blocks (" +
-           std::to_string(h.rom_length * 512) + " bytes), image has " + std::to_string(size) +
-           " (truncated?)";
-    return std::nullopt;
-  }
-  // 4. checksum
-  uint8_t sum = 0;
-  for (uint8_t b : bytes) sum = static_cast<uint8_t>(sum + b);
-  if (sum != 0) {
-    *err = "bad checksum (sum " + hex(sum) + ")";
-    return std::nullopt;
-  }
-  // 5. header size and load address
-  if (h.header_size != sizeof(RomHeader)) {
-    *err = "bad header size " + std::to_string(h.header_size);
-    return std::nullopt;
-  }
-  if (h.load_address != pvrom::kLoadAddress) {
-    *err = "bad load address " + hex(h.load_address) + " (expected " + hex(pvrom::kLoadAddress) + ")";
-    return std::nullopt;
-  }
-  // 6. offsets
   auto entry_inside = [&](uint32_t off) { return off >= sizeof(RomHeader) && off < size; };
-  if (!entry_inside(h.init_offset)) {
-    *err = "bad init offset " + hex(h.init_offset);
-    return std::nullopt;
-  }
-  if (!entry_inside(h.get_reloc_offset)) {
-    *err = "bad get_reloc offset " + hex(h.get_reloc_offset);
-    return std::nullopt;
-  }
-  const uint64_t table_end =
-      uint64_t{h.call_table_offset} + uint64_t{h.call_count} * sizeof(pvrom::CallEntry);
-  if (h.call_table_offset < sizeof(RomHeader) || table_end > size) {
-    *err = "bad call table (offset " + hex(h.call_table_offset) + ", " +
-           std::to_string(h.call_count) + " entries)";
-    return std::nullopt;
-  }
-  // 7. API major
-  if (!is_known_api_major(h.api_major)) {
-    *err = "unknown API major " + std::to_string(h.api_major) + " (API " + rom.api() + ")";
-    return std::nullopt;
-  }
   // What the kernel relies on beyond abi.h's list: a sane calling convention and call table.
   if (h.calling_convention != pvrom::kConvRegparm3 && h.calling_convention != pvrom::kConvCdecl) {
     *err = "unknown calling convention " + std::to_string(h.calling_convention);

@@ -9,6 +9,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cell.h"
+#include "op_group.h"
 #include "report_assets.h"
 #include "verdict_view.h"
 
@@ -68,6 +70,19 @@ json baseline_summary(const json& baseline) {
   return b;
 }
 
+// The domain tables report.js draws with (it keeps no copy of its own): op groups, statuses
+// and the ROM call table.
+void add_domain_tables(json& data) {
+  data["groups"] = json::array();
+  for (const char* g : kOpGroups) data["groups"].push_back(g);
+  data["statuses"] = status_table_json();
+  json calls = json::array();
+  for (const pvrom::CallInfo& c : pvrom::kCalls)
+    calls.push_back({{"number", c.number}, {"name", c.name}, {"group", c.group == OpGroup::kNone ? json(nullptr) : json(to_string(c.group))},
+                     {"probe", c.probe}, {"first_api", c.first_api}, {"last_api", c.last_api}});
+  data["calls"] = std::move(calls);
+}
+
 }  // namespace
 
 std::string json_for_script_element(const json& value) {
@@ -102,6 +117,7 @@ std::string render_html_report(const json& report, const json* baseline) {
   } else {
     data["verdicts"] = verdict_view_from_report(report);
   }
+  add_domain_tables(data);
   std::string nonce = make_nonce();
   std::string payload = json_for_script_element(data);
   return fill_template(report_assets::kTemplateHtml, {{{"nonce", nonce},

@@ -19,16 +19,9 @@
 namespace pvm {
 using nlohmann::json;
 
-namespace {
-
-constexpr std::array kAllStatuses{Status::Pass,  Status::Fail,  Status::Crash, Status::Hang, Status::Error,
-                                  Status::Skip,  Status::Xfail, Status::Xpass, Status::Flaky};
-
-}  // namespace
-
 json summarize_cells(const json& cells) {
   json by_status = json::object();
-  for (Status s : kAllStatuses) by_status[to_string(s)] = 0;
+  for (const StatusInfo& s : kStatuses) by_status[s.name] = 0;
   json by_kernel = json::object();
   json by_hv = json::object();
   int unexpected = 0;

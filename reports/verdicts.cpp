@@ -7,6 +7,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cell.h"
+#include "op_group.h"
+
 namespace pvm {
 namespace {
 
@@ -23,9 +26,6 @@ constexpr std::array<std::pair<Verdict, const char*>, 9> kVerdictNames{{
     {Verdict::Error, "ERROR"},
     {Verdict::Unchanged, "UNCHANGED"},
 }};
-
-// Op groups in the order docs/contracts.md lists them; the workaround search tries them so.
-constexpr std::array<const char*, 5> kOpGroups{"cpu", "irq", "mmu", "timer", "lazy"};
 
 // Order verdicts are listed in: what needs a person first.
 int rank(Verdict v) {
@@ -50,7 +50,10 @@ std::string str(const json& obj, const char* key) {
 
 // A cell that booted and passed: on the first try, on a retry (FLAKY), or against an
 // expectation (XPASS).
-bool works(const std::string& status) { return status == "PASS" || status == "XPASS" || status == "FLAKY"; }
+bool works(const std::string& status) {
+  auto s = status_from_string(status);
+  return s && pvm::works(*s);
+}
 
 // Guest text on one line of a summary: control characters become spaces, long text is cut.
 std::string one_line(const std::string& text, size_t limit = 160) {
@@ -70,7 +73,7 @@ std::vector<std::string> binding_changes(const CellSide& b, const CellSide& h) {
   std::set<std::string> keys;
   for (const auto& [k, _] : b.binding) keys.insert(k);
   for (const auto& [k, _] : h.binding) keys.insert(k);
-  std::vector<std::string> order(kOpGroups.begin(), kOpGroups.end());
+  std::vector<std::string> order(std::begin(kOpGroups), std::end(kOpGroups));
   for (const auto& k : keys)
     if (std::find(order.begin(), order.end(), k) == order.end()) order.push_back(k);
   auto get = [](const CellSide& s, const std::string& k) {
@@ -287,7 +290,7 @@ std::set<std::string> masked_groups(const std::string& cmdline) {
     while (p <= list.size()) {
       size_t comma = list.find(',', p);
       std::string g = list.substr(p, comma == std::string::npos ? std::string::npos : comma - p);
-      if (g == "all") out.insert(kOpGroups.begin(), kOpGroups.end());
+      if (g == "all") out.insert(std::begin(kOpGroups), std::end(kOpGroups));
       else if (!g.empty()) out.insert(g);
       if (comma == std::string::npos) break;
       p = comma + 1;

@@ -15,6 +15,8 @@
 
 #include "command.h"
 #include "launcher_factory.h"
+#include "op_group.h"
+#include "predict.h"
 #include "qemu_launcher.h"
 #include "run_cell.h"
 #include "world.h"
@@ -53,18 +55,6 @@ std::string indent(const std::string& text, const char* prefix) {
   return out;
 }
 
-/// The op group a ROM call belongs to (docs/contracts.md "Op groups"), "" if none.
-const char* group_of_call(int call) {
-  switch (call) {
-    case 0: case 17: case 21: case 33: case 37: return "cpu";
-    case 29: case 30: case 31: case 32: case 35: case 74: return "irq";
-    case 38: case 46: case 47: return "mmu";
-    case 66: case 67: case 68: case 69: case 70: case 76: return "timer";
-    case 73: return "lazy";
-    default: return "";
-  }
-}
-
 std::string reproduce_cell(const CellOptions& o, const CellSpec& spec) {
   std::vector<std::string> argv{"pvmatrix", "cell", "--kernel", o.kernel, "--hv", o.hv};
   if (!spec.cmdline.empty()) argv.insert(argv.end(), {"--cmdline", spec.cmdline});
@@ -92,10 +82,10 @@ void print_human(const CellOptions& o, const CellResult& r, const World& world) 
   }
   if (!r.binding.empty()) {
     std::string b;
-    for (const char* g : {"cpu", "irq", "mmu", "timer", "lazy"})
+    for (const char* g : kOpGroups)
       if (auto it = r.binding.find(g); it != r.binding.end()) b += fmt::format("{}={} ", g, printable(it->second));
     for (const auto& [g, value] : r.binding)
-      if (std::string("cpu irq mmu timer lazy").find(g) == std::string::npos) b += printable(g + "=" + value) + " ";
+      if (!op_group_from_name(g)) b += printable(g + "=" + value) + " ";
     out += "  binding:   " + b + "\n";
   }
   if (!r.hv_api.empty()) out += fmt::format("  hv api:    {}\n", printable(r.hv_api));
@@ -103,9 +93,10 @@ void print_human(const CellOptions& o, const CellResult& r, const World& world) 
   if (!r.log_path.empty()) out += fmt::format("  log:       {}\n", r.log_path);
   if (r.status == Status::Fail)
     for (const auto& p : r.probes)
-      if (p.status == "fail" && p.call && *group_of_call(*p.call) && r.spec.cmdline.empty()) {
-        out += fmt::format("  workaround: try --cmdline pv.native={} (keeps that op group native)\n",
-                           group_of_call(*p.call));
+      if (const char* g = p.status == "fail" && p.call && *p.call >= 0 && *p.call <= 0xffff
+                              ? group_of_call(static_cast<uint16_t>(*p.call)) : nullptr;
+          g && r.spec.cmdline.empty()) {
+        out += fmt::format("  workaround: try --cmdline pv.native={} (keeps that op group native)\n", g);
         break;
       }
   out += fmt::format("  reproduce: {}\n", reproduce_cell(o, r.spec));

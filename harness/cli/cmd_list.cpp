@@ -139,7 +139,8 @@ int run_list(const ListOptions& o) {
     if (o.inputs) cells.back()["inputs"] = cell_inputs(s);
   }
   nlohmann::json out = {{"matrix", m.path}, {"name", m.name}, {"sha256", m.sha256},
-                        {"count", cells.size()}, {"cells", std::move(cells)}};
+                        {"count", cells.size()}, {"cells", std::move(cells)},
+                        {"statuses", status_table_json()}};
   std::printf("%s\n", out.dump(1).c_str());
   return kExitOk;
 }

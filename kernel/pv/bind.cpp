@@ -48,6 +48,16 @@ class Binder {
 
   /// Binds one C-function op: CALL_REL -> the trampoline, NOP -> nop (when the op has no
   /// result; a value-returning op cannot be a no-op and stays native), NONE -> native.
+  /// It counts for the call's op group, read from pvrom/calls.h at compile time (the table
+  /// itself is not linked into the kernel).
+  template <uint16_t Call, typename F>
+  void op(F& slot, F trampoline, F nop = nullptr) {
+    constexpr Group g = pvrom::call_group(Call);
+    static_assert(g != Group::kNone, "a bound call serves an op group");
+    op(g, Call, slot, trampoline, nop);
+  }
+
+  /// The same for a call number known only at run time, in group `g`.
   template <typename F>
   void op(Group g, uint16_t call, F& slot, F trampoline, F nop = nullptr) {
     uint8_t reloc;
@@ -75,6 +85,8 @@ class Binder {
     }
   }
 
+  static constexpr Group kIretGroup = pvrom::call_group(pvrom::kCallIret);
+
   /// IRET: JUMP_REL -> the return path jumps to the ROM with the frame on top; CALL_REL -> it
   /// calls (the ROM drops the return address); NONE/NOP -> native iret.
   void iret() {
@@ -85,7 +97,7 @@ class Binder {
       asm volatile("" ::: "memory");
       pv_iret_by_call = reloc == pvrom::kRelocCallRel;
       pv_iret_target = address;
-      bound(Group::kCpu);
+      bound(kIretGroup);
     } else if (reloc == pvrom::kRelocNop) {
       out_.iret_reloc = pvrom::kRelocNone;
       append(out_.problems, sizeof out_.problems, "call %u: NOP for IRET, kept native", pvrom::kCallIret);
@@ -130,34 +142,36 @@ void bind(const Rom& rom, const CommandLine& cmdline, Binding& out) {
   auto wanted = [&](Group g) { return !out.overridden[static_cast<int>(g)]; };
   Binder b(rom, out);
   if (wanted(Group::kCpu)) {
-    b.op(Group::kCpu, pvrom::kCallCpuid, ops.cpu.cpuid, rom_cpuid);
-    b.op(Group::kCpu, pvrom::kCallGetCR3, ops.cpu.read_cr3, rom_read_cr3);
-    b.op(Group::kCpu, pvrom::kCallSetCR3, ops.cpu.write_cr3, rom_write_cr3, nop_u32);
-    b.op(Group::kCpu, pvrom::kCallShutdown, ops.cpu.shutdown, rom_shutdown);
+    b.op<pvrom::kCallCpuid>(ops.cpu.cpuid, rom_cpuid);
+    b.op<pvrom::kCallGetCR3>(ops.cpu.read_cr3, rom_read_cr3);
+    b.op<pvrom::kCallSetCR3>(ops.cpu.write_cr3, rom_write_cr3, nop_u32);
+    b.op<pvrom::kCallShutdown>(ops.cpu.shutdown, rom_shutdown);
     b.iret();
   }
   if (wanted(Group::kIrq)) {
-    b.op(Group::kIrq, pvrom::kCallDisableInterrupts, ops.irq.irq_disable, rom_irq_disable, nop_void);
-    b.op(Group::kIrq, pvrom::kCallEnableInterrupts, ops.irq.irq_enable, rom_irq_enable, nop_void);
-    b.op(Group::kIrq, pvrom::kCallGetInterruptMask, ops.irq.save_fl, rom_save_fl);
-    b.op(Group::kIrq, pvrom::kCallSetInterruptMask, ops.irq.restore_fl, rom_restore_fl, nop_u32);
-    b.op(Group::kIrq, pvrom::kCallHalt, ops.irq.halt, rom_halt, nop_void);
-    b.op(Group::kIrq, pvrom::kCallSafeHalt, ops.irq.safe_halt, rom_safe_halt, nop_void);
+    b.op<pvrom::kCallDisableInterrupts>(ops.irq.irq_disable, rom_irq_disable, nop_void);
+    b.op<pvrom::kCallEnableInterrupts>(ops.irq.irq_enable, rom_irq_enable, nop_void);
+    b.op<pvrom::kCallGetInterruptMask>(ops.irq.save_fl, rom_save_fl);
+    b.op<pvrom::kCallSetInterruptMask>(ops.irq.restore_fl, rom_restore_fl, nop_u32);
+    b.op<pvrom::kCallHalt>(ops.irq.halt, rom_halt, nop_void);
+    b.op<pvrom::kCallSafeHalt>(ops.irq.safe_halt, rom_safe_halt, nop_void);
   }
   if (kRelease.binds_mmu && wanted(Group::kMmu)) {
-    b.op(Group::kMmu, pvrom::kCallSetPxE, ops.mmu.set_pte, rom_set_pte, nop_pte);
-    b.op(Group::kMmu, pvrom::kCallInvalPage, ops.mmu.flush_tlb_single, rom_flush_tlb_single, nop_u32);
-    b.op(Group::kMmu, pvrom::kCallFlushTLB, ops.mmu.flush_tlb, rom_flush_tlb, nop_void);
+    b.op<pvrom::kCallSetPxE>(ops.mmu.set_pte, rom_set_pte, nop_pte);
+    b.op<pvrom::kCallInvalPage>(ops.mmu.flush_tlb_single, rom_flush_tlb_single, nop_u32);
+    b.op<pvrom::kCallFlushTLB>(ops.mmu.flush_tlb, rom_flush_tlb, nop_void);
   }
   if (kRelease.binds_timer && wanted(Group::kTimer)) {
     // API 4 renumbered the counter: 76 is the cycle counter, 67 is reused for ns since init.
+    static_assert(pvrom::call_group(pvrom::kCallGetCycleCounter) == Group::kTimer &&
+                  pvrom::call_group(pvrom::kCallGetCycleCounter4) == Group::kTimer);
     b.op(Group::kTimer, rom_counter_call(), ops.timer.read_counter, rom_read_counter);
-    b.op(Group::kTimer, pvrom::kCallGetCycleFrequency, ops.timer.counter_hz, rom_counter_hz);
-    b.op(Group::kTimer, pvrom::kCallGetWallclockTime, ops.timer.wallclock_ns, rom_wallclock_ns);
-    b.op(Group::kTimer, pvrom::kCallSetAlarm, ops.timer.set_alarm, rom_set_alarm);
-    b.op(Group::kTimer, pvrom::kCallCancelAlarm, ops.timer.cancel_alarm, rom_cancel_alarm);
+    b.op<pvrom::kCallGetCycleFrequency>(ops.timer.counter_hz, rom_counter_hz);
+    b.op<pvrom::kCallGetWallclockTime>(ops.timer.wallclock_ns, rom_wallclock_ns);
+    b.op<pvrom::kCallSetAlarm>(ops.timer.set_alarm, rom_set_alarm);
+    b.op<pvrom::kCallCancelAlarm>(ops.timer.cancel_alarm, rom_cancel_alarm);
     if (rom.api_major >= 4) {
-      b.op(Group::kTimer, pvrom::kCallGetCycleCounter, ops.timer.ns_since_init, rom_ns_since_init);
+      b.op<pvrom::kCallGetCycleCounter>(ops.timer.ns_since_init, rom_ns_since_init);
       append(out.notes, sizeof out.notes, "API %u: counter is call %u, call 67 is ns since init", rom.api_major,
              rom_counter_call());
     }
@@ -171,7 +185,7 @@ void bind(const Rom& rom, const CommandLine& cmdline, Binding& out) {
     }
   }
   if (kRelease.binds_lazy && wanted(Group::kLazy)) {
-    b.op(Group::kLazy, pvrom::kCallSetLazyMode, ops.lazy.set_lazy_mode, rom_set_lazy_mode, nop_u32);
+    b.op<pvrom::kCallSetLazyMode>(ops.lazy.set_lazy_mode, rom_set_lazy_mode, nop_u32);
   }
 }
 

@@ -9,12 +9,14 @@
 
 #include <stdint.h>
 
+#include "pvrom/calls.h"
+
 namespace pv {
 
-/// Op groups in the contract's order (binding keys).
-enum class Group : uint8_t { kCpu, kIrq, kMmu, kTimer, kLazy };
-inline constexpr int kGroupCount = 5;
-inline constexpr const char* kGroupNames[kGroupCount] = {"cpu", "irq", "mmu", "timer", "lazy"};
+/// Op groups in the contract's order (binding keys): the call table's (pvrom/calls.h).
+using Group = pvrom::OpGroup;
+inline constexpr int kGroupCount = pvrom::kOpGroupCount;
+inline constexpr const auto& kGroupNames = pvrom::kOpGroupNames;
 
 struct CpuOps {
   void (*cpuid)(uint32_t leaf, uint32_t out[4]);

@@ -5,6 +5,7 @@
 #include "lib/format.h"
 #include "lib/string.h"
 #include "pv/rom_calls.h"
+#include "pvrom/header_check.h"
 #include "release.h"
 
 namespace pv {
@@ -24,82 +25,71 @@ void speaks(char* buf, size_t cap) {
   str_copy(buf, cap, t.c_str());
 }
 
-/// The checks of pvrom/abi.h, in its order. Returns false with rom.refusal filled.
+/// The checks of pvrom/abi.h, in its order (pvrom/header_check.h), then the calling convention
+/// this release expects of the major. Returns false with rom.refusal filled.
 bool validate(Rom& rom, uint32_t size) {
   const uint8_t* image = load_area();
+  const pvrom::HeaderCheck c = pvrom::check_header(image, size, kRelease.api_majors);
   const auto* h = reinterpret_cast<const pvrom::RomHeader*>(image);
-  // 1. size
-  if (size < sizeof(pvrom::RomHeader) || size > pvrom::kMaxImageSize) {
-    format(rom.refusal, sizeof rom.refusal, "image size %u outside [%u, %u]", static_cast<unsigned>(size),
-           static_cast<unsigned>(sizeof(pvrom::RomHeader)), static_cast<unsigned>(pvrom::kMaxImageSize));
-    return false;
+  if (c.header_readable()) {
+    static_assert(sizeof rom.name > sizeof h->version_name);
+    for (size_t i = 0; i < sizeof h->version_name; ++i) rom.name[i] = h->version_name[i];
+    rom.header_readable = true;
+    rom.api_major = h->api_major;
+    rom.api_minor = h->api_minor;
   }
-  // 2. signatures
-  if (h->rom_signature != pvrom::kRomSignature || h->pvm_signature != pvrom::kPvmSignature) {
-    format(rom.refusal, sizeof rom.refusal, "bad signature (rom 0x%04x, pvm 0x%08x)",
-           static_cast<unsigned>(h->rom_signature), static_cast<unsigned>(h->pvm_signature));
-    return false;
-  }
-  rom.header_readable = true;
-  static_assert(sizeof rom.name > sizeof h->version_name);
-  for (size_t i = 0; i < sizeof h->version_name; ++i) rom.name[i] = h->version_name[i];
-  rom.api_major = h->api_major;
-  rom.api_minor = h->api_minor;
-  // 3. length in 512-byte blocks
-  if (uint32_t(h->rom_length) * 512 != size) {
-    format(rom.refusal, sizeof rom.refusal, "length %u blocks (%u bytes) != image size %u",
-           static_cast<unsigned>(h->rom_length), static_cast<unsigned>(h->rom_length * 512u),
-           static_cast<unsigned>(size));
-    return false;
-  }
-  // 4. checksum
-  uint8_t sum = 0;
-  for (uint32_t i = 0; i < size; ++i) sum = static_cast<uint8_t>(sum + image[i]);
-  if (sum != 0) {
-    format(rom.refusal, sizeof rom.refusal, "bad checksum (sum 0x%02x)", static_cast<unsigned>(sum));
-    return false;
-  }
-  // 5. header size, load address
-  if (h->header_size != sizeof(pvrom::RomHeader)) {
-    format(rom.refusal, sizeof rom.refusal, "header_size %u != %u", static_cast<unsigned>(h->header_size),
-           static_cast<unsigned>(sizeof(pvrom::RomHeader)));
-    return false;
-  }
-  if (h->load_address != pvrom::kLoadAddress) {
-    format(rom.refusal, sizeof rom.refusal, "load_address 0x%08x != 0x%08x", static_cast<unsigned>(h->load_address),
-           static_cast<unsigned>(pvrom::kLoadAddress));
-    return false;
-  }
-  // 6. offsets inside the image
-  if (h->init_offset < sizeof(pvrom::RomHeader) || h->init_offset >= size) {
-    format(rom.refusal, sizeof rom.refusal, "init_offset 0x%x outside the image", static_cast<unsigned>(h->init_offset));
-    return false;
-  }
-  if (h->get_reloc_offset < sizeof(pvrom::RomHeader) || h->get_reloc_offset >= size) {
-    format(rom.refusal, sizeof rom.refusal, "get_reloc_offset 0x%x outside the image",
-           static_cast<unsigned>(h->get_reloc_offset));
-    return false;
-  }
-  uint64_t table_end = uint64_t(h->call_table_offset) + uint64_t(h->call_count) * sizeof(pvrom::CallEntry);
-  if (h->call_table_offset > size || table_end > size) {
-    format(rom.refusal, sizeof rom.refusal, "call table 0x%x + %u entries outside the image",
-           static_cast<unsigned>(h->call_table_offset), static_cast<unsigned>(h->call_count));
-    return false;
-  }
-  // 7. API major
-  if (h->api_major >= 32 || !(kRelease.api_majors & api_major_bit(h->api_major))) {
-    char spoken[16];
-    speaks(spoken, sizeof spoken);
-    format(rom.refusal, sizeof rom.refusal, "API major %u not spoken by %s (speaks %s)",
-           static_cast<unsigned>(h->api_major), kRelease.name, spoken);
-    return false;
+  char* out = rom.refusal;
+  const size_t cap = sizeof rom.refusal;
+  switch (c.error) {
+    case pvrom::HeaderError::kNone:
+      break;
+    case pvrom::HeaderError::kTooSmall:
+    case pvrom::HeaderError::kTooLarge:
+      format(out, cap, "image size %u outside [%u, %u]", static_cast<unsigned>(size),
+             static_cast<unsigned>(sizeof(pvrom::RomHeader)), static_cast<unsigned>(pvrom::kMaxImageSize));
+      return false;
+    case pvrom::HeaderError::kBadSignature:
+      format(out, cap, "bad signature (rom 0x%04x, pvm 0x%08x)", static_cast<unsigned>(h->rom_signature),
+             static_cast<unsigned>(h->pvm_signature));
+      return false;
+    case pvrom::HeaderError::kLengthMismatch:
+      format(out, cap, "length %u blocks (%u bytes) != image size %u", static_cast<unsigned>(h->rom_length),
+             static_cast<unsigned>(h->rom_length * 512u), static_cast<unsigned>(size));
+      return false;
+    case pvrom::HeaderError::kBadChecksum:
+      format(out, cap, "bad checksum (sum 0x%02x)", static_cast<unsigned>(c.value));
+      return false;
+    case pvrom::HeaderError::kBadHeaderSize:
+      format(out, cap, "header_size %u != %u", static_cast<unsigned>(h->header_size),
+             static_cast<unsigned>(sizeof(pvrom::RomHeader)));
+      return false;
+    case pvrom::HeaderError::kBadLoadAddress:
+      format(out, cap, "load_address 0x%08x != 0x%08x", static_cast<unsigned>(h->load_address),
+             static_cast<unsigned>(pvrom::kLoadAddress));
+      return false;
+    case pvrom::HeaderError::kBadInitOffset:
+      format(out, cap, "init_offset 0x%x outside the image", static_cast<unsigned>(h->init_offset));
+      return false;
+    case pvrom::HeaderError::kBadGetRelocOffset:
+      format(out, cap, "get_reloc_offset 0x%x outside the image", static_cast<unsigned>(h->get_reloc_offset));
+      return false;
+    case pvrom::HeaderError::kBadCallTable:
+      format(out, cap, "call table 0x%x + %u entries outside the image", static_cast<unsigned>(h->call_table_offset),
+             static_cast<unsigned>(h->call_count));
+      return false;
+    case pvrom::HeaderError::kApiMajorNotSpoken: {
+      char spoken[16];
+      speaks(spoken, sizeof spoken);
+      format(out, cap, "API major %u not spoken by %s (speaks %s)", static_cast<unsigned>(h->api_major),
+             kRelease.name, spoken);
+      return false;
+    }
   }
   // The calling convention is part of the versioned ABI: it must be the one the major defines.
-  uint32_t expected = h->api_major >= 4 ? pvrom::kConvCdecl : pvrom::kConvRegparm3;
+  uint32_t expected = pvrom::convention_of_major(h->api_major);
   if (h->calling_convention != expected) {
-    format(rom.refusal, sizeof rom.refusal, "calling convention %u is not API %u's (%u)",
-           static_cast<unsigned>(h->calling_convention), static_cast<unsigned>(h->api_major),
-           static_cast<unsigned>(expected));
+    format(out, cap, "calling convention %u is not API %u's (%u)", static_cast<unsigned>(h->calling_convention),
+           static_cast<unsigned>(h->api_major), static_cast<unsigned>(expected));
     return false;
   }
   rom.header = h;

@@ -7,25 +7,14 @@
   function mark(name) { try { performance.mark(name); } catch (err) { /* no User Timing */ } }
   mark('pvm-script-start');
 
-  var GROUPS = ['cpu', 'irq', 'mmu', 'timer', 'lazy'];
   var GROUP_LETTER = { cpu: 'C', irq: 'I', mmu: 'M', timer: 'T', lazy: 'L' };
   var STAGES = ['boot', 'rom', 'bind', 'cpu', 'irq', 'mmu', 'timer', 'shutdown'];
-  var STATUSES = ['PASS', 'FAIL', 'CRASH', 'HANG', 'ERROR', 'SKIP', 'XFAIL', 'XPASS', 'FLAKY'];
   var VERDICTS = ['REGRESSION', 'BINDING_LOST', 'FIXED', 'STILL_FAILING', 'BINDING_CHANGED', 'NEW', 'GONE', 'ERROR', 'UNCHANGED'];
   // Which op group a ROM feature serves; used to tell what a release depends on.
   var FEATURE_GROUP = {
     timer: 'timer', periodic_alarm: 'timer', oneshot_alarm: 'timer', wallclock: 'timer',
     mmu: 'mmu', lazy_mmu: 'lazy', lazy_defers: 'lazy', get_features: 'cpu'
   };
-  // ROM call numbers (VMI numbering where VMI has the call).
-  var CALL_NAMES = {
-    0: 'CPUID', 17: 'SetCR3', 21: 'GetCR3', 29: 'EnableInterrupts', 30: 'DisableInterrupts',
-    31: 'GetInterruptMask', 32: 'SetInterruptMask', 33: 'IRET', 35: 'Halt', 37: 'Shutdown',
-    38: 'SetPxE', 46: 'InvalPage', 47: 'FlushTLB', 66: 'GetCycleFrequency', 67: 'GetCycleCounter',
-    68: 'SetAlarm', 69: 'CancelAlarm', 70: 'GetWallclockTime', 73: 'SetLazyMode'
-  };
-  var WORKS = { PASS: 1, XPASS: 1, FLAKY: 1 };
-  var BROKEN = { FAIL: 1, CRASH: 1, HANG: 1, XFAIL: 1 };
 
   // ---- DOM helpers: the only way this script makes elements. ----
   function h(tag, props, children) {
@@ -70,6 +59,32 @@
   var DATA = {};
   try { DATA = JSON.parse(byId('pvm-data').textContent) || {}; } catch (err) { DATA = { error: String(err) }; }
   var R = DATA.report && typeof DATA.report === 'object' ? DATA.report : {};
+  // The domain tables come from the C++ side with the data (cell.h kStatuses, pvrom/calls.h).
+  var GROUPS = Array.isArray(DATA.groups) ? DATA.groups.map(str) : [];
+  var STATUSES = [], WORKS = {}, BROKEN = {};
+  (Array.isArray(DATA.statuses) ? DATA.statuses : []).forEach(function (st) {
+    if (!st || typeof st !== 'object') return;
+    var n = str(st.name);
+    STATUSES.push(n);
+    if (st.works) WORKS[n] = 1;
+    if (st.broken) BROKEN[n] = 1;
+  });
+  var CALLS = (Array.isArray(DATA.calls) ? DATA.calls : []).filter(function (c) { return c && typeof c === 'object'; });
+  // A ROM call's name under an API major (67 is GetCycleCounter on API 3, GetNsSinceInit on 4);
+  // without the major, the name the number has under every API, if it has only one.
+  function callName(number, apiMajor) {
+    var names = {};
+    CALLS.forEach(function (c) {
+      if (c.number !== number) return;
+      if (apiMajor === null || (apiMajor >= c.first_api && apiMajor <= c.last_api)) names[str(c.name)] = 1;
+    });
+    var list = Object.keys(names);
+    return list.length === 1 ? list[0] : '';
+  }
+  function apiMajorOf(api) {
+    var m = /^(\d+)\./.exec(str(api));
+    return m ? parseInt(m[1], 10) : null;
+  }
   var V = DATA.verdicts && typeof DATA.verdicts === 'object' ? DATA.verdicts : null;
   var BASE = DATA.baseline && typeof DATA.baseline === 'object' ? DATA.baseline : null;
   var CELLS = (Array.isArray(R.cells) ? R.cells : []).filter(function (c) { return c && typeof c === 'object'; });
@@ -582,8 +597,8 @@
         h('th', { text: 'call' }), h('th', { text: 'detail' })]));
       probes.forEach(function (p) {
         if (!p) return;
-        var call = p.call === undefined || p.call === null ? '' :
-          str(p.call) + (CALL_NAMES[p.call] ? ' ' + CALL_NAMES[p.call] : '');
+        var name = typeof p.call === 'number' ? callName(p.call, apiMajorOf(c.hv_api)) : '';
+        var call = p.call === undefined || p.call === null ? '' : str(p.call) + (name ? ' ' + name : '');
         pt.appendChild(h('tr', { class: 'probe-' + str(p.status), 'data-probe': str(p.id) }, [
           h('td', { class: 'mono', text: str(p.id) }), h('td', { text: str(p.status) }),
           h('td', { text: call }), h('td', { class: 'detail', text: str(p.detail) })]));

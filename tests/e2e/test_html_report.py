@@ -136,6 +136,28 @@ def test_clicking_a_cell_opens_its_details(browser, pages):
     assert severe(browser) == []
 
 
+def test_call_names_come_from_the_call_table_by_api(browser, pages, tmp_path):
+    """Probe rows name the call as pvrom/calls.h does under the cell's API: 67 is
+    GetCycleCounter on API 3 and GetNsSinceInit on API 4 (the page keeps no copy of its own)."""
+    cell = "kernel=2.6.21/hv=rom-1.13.1/cfg=default"  # XFAIL on call 67, API 3.3
+    open_page(browser, pages["sample"], "#cell=" + cell)
+    browser.wait_for("return !document.getElementById('details').hidden")
+    assert "67 GetCycleCounter" in browser.text('#probe-table tr[data-probe="time.counter_monotonic"]')
+    report = json.loads((FIXTURES / "sample-report.json").read_text())
+    for c in report["cells"]:
+        if c["id"] == cell:
+            c["hv_api"] = "4.0"
+            c["probes"].append({"id": "x.cpuid", "status": "fail", "call": 0, "detail": "d"})
+            c["probes"].append({"id": "x.safe_halt", "status": "fail", "call": 74, "detail": "d"})
+    (tmp_path / "api4.json").write_text(json.dumps(report))
+    open_page(browser, render(tmp_path / "api4.json", tmp_path / "api4.html"), "#cell=" + cell)
+    browser.wait_for("return !document.getElementById('details').hidden")
+    assert "67 GetNsSinceInit" in browser.text('#probe-table tr[data-probe="time.counter_monotonic"]')
+    assert "0 Cpuid" in browser.text('#probe-table tr[data-probe="x.cpuid"]')
+    assert "74 SafeHalt" in browser.text('#probe-table tr[data-probe="x.safe_halt"]')
+    assert severe(browser) == []
+
+
 def test_filters_and_the_url_hash(browser, pages):
     open_page(browser, pages["sample"])
     browser.click('#status-counts button[data-status="FAIL"]')

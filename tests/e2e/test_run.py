@@ -1,5 +1,6 @@
 """`pvmatrix run`, `list` and `report merge` end to end: real QEMU boots of matrix/smoke.json,
 the report files checked against their schema and formats, bad input, shards, interruption."""
+import importlib.util
 import json
 import os
 import re
@@ -116,6 +117,18 @@ def test_list_prints_ids_in_order_and_json(run):
     assert [c["id"] for c in data["cells"]] == ids
     famous = next(c for c in data["cells"] if c["id"] == FAMOUS)
     assert famous["expected"] == "FAIL" and famous["machine"] == "microvm"
+
+
+def test_list_json_carries_the_status_table(run):
+    """The pytest driver maps cell statuses to outcomes from this table; its fake core
+    (tests/fixtures/pytest/fake_pvmatrix.py) prints a copy, which must stay the same."""
+    data = json.loads(run("list", SMOKE, "--json").stdout)
+    assert [s["name"] for s in data["statuses"]] == ["PASS", "FAIL", "CRASH", "HANG", "ERROR", "SKIP", "XFAIL",
+                                                     "XPASS", "FLAKY"]
+    spec = importlib.util.spec_from_file_location("fake_pvmatrix", REPO / "tests/fixtures/pytest/fake_pvmatrix.py")
+    fake = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(fake)
+    assert data["statuses"] == fake.STATUSES
 
 
 def test_malformed_matrix_exits_2_with_position(run, tmp_path):

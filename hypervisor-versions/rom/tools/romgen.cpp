@@ -7,36 +7,17 @@
 #include <string>
 
 #include "hypervisor_version.h"
+#include "pvrom/calls.h"
 
 namespace {
 
-/// The ROM entry point symbol that implements a call (see hypervisor-versions/rom/src).
+/// The ROM code a call's table row points at (pvrom/calls.h), nullptr when the version's API
+/// has no such call.
 const char* entry_symbol(const pvm::HvCall& c, uint8_t api_major) {
-  switch (c.number) {
-    case pvrom::kCallCpuid: return "rom_cpuid";
-    case pvrom::kCallSetCR3: return "rom_set_cr3";
-    case pvrom::kCallGetCR3: return "rom_get_cr3";
-    case pvrom::kCallEnableInterrupts: return "rom_enable_interrupts";
-    case pvrom::kCallDisableInterrupts: return "rom_disable_interrupts";
-    case pvrom::kCallGetInterruptMask: return "rom_get_interrupt_mask";
-    case pvrom::kCallSetInterruptMask: return "rom_set_interrupt_mask";
-    case pvrom::kCallIret: return c.reloc == pvrom::kRelocJumpRel ? "rom_iret_jump" : "rom_iret_call";
-    case pvrom::kCallHalt: return "rom_halt";
-    case pvrom::kCallShutdown: return "rom_shutdown";
-    case pvrom::kCallSetPxE: return "rom_set_pxe";
-    case pvrom::kCallInvalPage: return "rom_inval_page";
-    case pvrom::kCallFlushTLB: return "rom_flush_tlb";
-    case pvrom::kCallGetCycleFrequency: return "rom_get_cycle_frequency";
-    case pvrom::kCallGetCycleCounter: return api_major >= 4 ? "rom_get_ns_since_init" : "rom_get_cycle_counter";
-    case pvrom::kCallSetAlarm: return "rom_set_alarm";
-    case pvrom::kCallCancelAlarm: return "rom_cancel_alarm";
-    case pvrom::kCallGetWallclockTime: return "rom_get_wallclock_time";
-    case pvrom::kCallSetLazyMode: return "rom_set_lazy_mode";
-    case pvrom::kCallSafeHalt: return "rom_safe_halt";
-    case pvrom::kCallGetFeatures: return "rom_get_features";
-    case pvrom::kCallGetCycleCounter4: return "rom_get_cycle_counter";
-  }
-  return nullptr;
+  const pvrom::CallInfo* info = pvrom::find_call(c.number, api_major);
+  if (!info) return nullptr;
+  if (c.number == pvrom::kCallIret && c.reloc == pvrom::kRelocJumpRel) return pvrom::kIretJumpSymbol;
+  return info->symbol;
 }
 
 }  // namespace
