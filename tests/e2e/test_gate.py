@@ -279,8 +279,8 @@ def test_gate_against_history_without_a_recorded_base_is_a_clear_error(pvmatrix,
 
 
 def test_a_head_that_extends_the_abi_is_judged_by_its_own_harness(pvmatrix, images, world, tmp_path):
-    """The head adds call 77 to the ABI, the harness's call table, the ROM generator, and lists it
-    in rom-1.13.1: this pvmatrix cannot read the head's rom-1.13.1 (exit 2), the head's own can,
+    """The head adds call 77 to the ABI and to the one call table (pvrom/calls.h), and lists it in
+    rom-1.13.1: this pvmatrix cannot read the head's rom-1.13.1 (exit 2), the head's own can,
     so the gate builds it, lets it run and judge the head, and passes."""
     c = world["commits"]
     repo = tmp_path / "repo"
@@ -290,10 +290,10 @@ def test_a_head_that_extends_the_abi_is_judged_by_its_own_harness(pvmatrix, imag
     abi = "hypervisor-versions/rom/include/pvrom/abi.h"
     assert "kCallGetCycleCounter4 = 76," in (repo / abi).read_text()
     edit(abi, "kCallGetCycleCounter4 = 76,", "kCallGetCycleCounter4 = 76,\n  kCallGetTimeOfDay = 77,  ///< uint64_t () -- test")
-    edit("harness/hypervisor_version.cpp", "case pvrom::kCallGetCycleCounter4:",
-         'case pvrom::kCallGetTimeOfDay: return "GetTimeOfDay";\n    case pvrom::kCallGetCycleCounter4:')
-    edit("hypervisor-versions/rom/tools/romgen.cpp", "case pvrom::kCallGetCycleCounter4:",
-         'case pvrom::kCallGetTimeOfDay: return "rom_get_wallclock_time";\n    case pvrom::kCallGetCycleCounter4:')
+    calls = "hypervisor-versions/rom/include/pvrom/calls.h"  # the one call table (host, ROMs, kernel, report.js)
+    row = '"rom_get_cycle_counter"},  // the counter\'s home from API 4\n'
+    assert row in (repo / calls).read_text()
+    edit(calls, row, row + '    {kCallGetTimeOfDay, "GetTimeOfDay", OpGroup::kTimer, false, "", 3, 4, "rom_get_wallclock_time"},\n')
     edit("hypervisor-versions/rom-1.13.1/version.json", '{"number": 75, "name": "GetFeatures", "reloc": "CALL_REL"}',
          '{"number": 75, "name": "GetFeatures", "reloc": "CALL_REL"},\n    {"number": 77, "name": "GetTimeOfDay", "reloc": "NOP"}')
     head = commit(repo, "ABI: call 77 GetTimeOfDay (rom-1.13.1 lists it)")
