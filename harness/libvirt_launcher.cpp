@@ -13,9 +13,9 @@
 #include <fmt/format.h>
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
-#include <nlohmann/json.hpp>
 
 #include "libvirt_xml.h"
+#include "protocol.h"
 
 namespace pvm {
 namespace {
@@ -80,17 +80,11 @@ std::string stage_readable(const std::string& path, const std::filesystem::path&
   return staged.string();
 }
 
-/// The `ev` of a `@pvm` record line, "" for other lines.
-std::string record_event(std::string_view line) {
-  if (!line.starts_with("@pvm ")) return "";
-  auto j = nlohmann::json::parse(line.substr(5), nullptr, /*allow_exceptions=*/false);
-  if (!j.is_object() || !j.contains("ev") || !j["ev"].is_string()) return "";
-  return j["ev"].get<std::string>();
-}
-
 /// Reads what the serial file gained since the last call; keeps the head, counts the rest,
-/// and notes when a record arrived after which nothing can change the classification:
-/// `done` (exit status unknowable here), `crash` or `panic` (CRASH whatever follows).
+/// and notes (BootEndWatch, as the QEMU launcher does) when a record arrived after which
+/// nothing can change the classification: `done` (exit status unknowable here), `crash` or
+/// `panic` (CRASH whatever follows). This backend boots reference kernels only (no console
+/// banners to watch for).
 class SerialTail {
  public:
   explicit SerialTail(std::string path) : path_(std::move(path)) {}
@@ -113,27 +107,17 @@ class SerialTail {
       size_t room = kSerialLimit > out.serial.size() ? kSerialLimit - out.serial.size() : 0;
       out.serial.append(buf, std::min(room, static_cast<size_t>(n)));
       if (static_cast<size_t>(n) > room) out.serial_truncated = true;
-      for (ssize_t i = 0; i < n; ++i) {
-        if (buf[i] != '\n') {
-          if (line_.size() < 8192) line_ += buf[i];
-          continue;
-        }
-        if (!line_.empty() && line_.back() == '\r') line_.pop_back();
-        const std::string ev = record_event(line_);
-        if (ev == "done" || ev == "crash" || ev == "panic") final_ = true;
-        line_.clear();
-      }
     }
+    end_.follow(out.serial);
     return grew;
   }
   bool opened() const { return fd_ >= 0; }
-  bool final_record() const { return final_; }
+  bool final_record() const { return end_.over(); }
 
  private:
   std::string path_;
   int fd_ = -1;
-  std::string line_;
-  bool final_ = false;
+  BootEndWatch end_{/*console_banners=*/false};
 };
 
 /// One domain this launcher runs: what the event callback and kill_all tell boot().

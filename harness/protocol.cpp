@@ -48,7 +48,64 @@ RecordKind kind_of(const std::string& ev) {
   return RecordKind::Unknown;
 }
 
+/// How a line reads as a record: not one (no prefix after the console prefixes), a record line
+/// that is not a valid envelope (too long, not a JSON object, no string `ev`), or a record.
+enum class Envelope { NotRecord, Malformed, Record };
+
+/// The one reading of a line as a record, shared by SerialParser and BootEndWatch: `j` and
+/// `kind` are set for a Record.
+Envelope read_envelope(std::string_view line, json& j, RecordKind& kind) {
+  std::string_view record = strip_console_prefixes(line);
+  if (record.compare(0, kRecordPrefix.size(), kRecordPrefix) != 0) return Envelope::NotRecord;
+  std::string_view body = record.substr(kRecordPrefix.size());
+  if (body.size() > kRecordLineLimit) return Envelope::Malformed;
+  j = json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object()) return Envelope::Malformed;
+  auto ev = j.find("ev");
+  if (ev == j.end() || !ev->is_string()) return Envelope::Malformed;
+  kind = kind_of(ev->get_ref<const std::string&>());
+  return Envelope::Record;
+}
+
+/// The longest line BootEndWatch keeps: a record at its limit behind every console prefix.
+constexpr size_t kWatchLineLimit = kRecordLineLimit + kRecordPrefix.size() + 64;
+
 }  // namespace
+
+void BootEndWatch::feed(std::string_view chunk) {
+  for (size_t start = 0; start < chunk.size();) {
+    size_t nl = chunk.find('\n', start);
+    std::string_view piece = chunk.substr(start, nl == std::string_view::npos ? std::string_view::npos : nl - start);
+    // A line beyond the limit is kept only up to it: it cannot be a record (the parser calls
+    // it malformed), and a banner is still found in its head.
+    if (pending_.size() < kWatchLineLimit + 1)
+      pending_.append(piece.substr(0, kWatchLineLimit + 1 - pending_.size()));
+    if (nl == std::string_view::npos) break;
+    std::string_view line = pending_;
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    read_line(line);
+    pending_.clear();
+    start = nl + 1;
+  }
+}
+
+void BootEndWatch::follow(const std::string& log) {
+  if (log.size() <= followed_) return;
+  feed(std::string_view(log).substr(followed_));
+  followed_ = log.size();
+}
+
+void BootEndWatch::read_line(std::string_view line) {
+  json j;
+  RecordKind kind = RecordKind::Unknown;
+  if (line.size() <= kWatchLineLimit && read_envelope(line, j, kind) == Envelope::Record) {
+    if (kind == RecordKind::Done) done_ = true;
+    if (kind == RecordKind::Crash || kind == RecordKind::Panic) fatal_ = true;
+  }
+  if (banners_)
+    for (std::string_view banner : kConsoleEndBanners)
+      if (line.find(banner) != std::string_view::npos) fatal_ = true;
+}
 
 std::string cap_field(std::string_view s, size_t limit) {
   if (s.size() <= limit) return std::string(s);
@@ -85,25 +142,13 @@ void SerialParser::parse_line(std::string line, bool partial) {
   if (!line.empty() && line.back() == '\r') line.pop_back();
   size_t index = out_.lines.size();
   out_.lines.push_back({line, partial});
-  std::string_view record = strip_console_prefixes(line);
-  if (record.compare(0, kRecordPrefix.size(), kRecordPrefix) != 0) return;
-
-  std::string_view body = record.substr(kRecordPrefix.size());
-  if (body.size() > kRecordLineLimit) {
-    ++out_.malformed;
-    return;
+  json j;
+  RecordKind kind = RecordKind::Unknown;
+  switch (read_envelope(line, j, kind)) {
+    case Envelope::NotRecord: return;
+    case Envelope::Malformed: ++out_.malformed; return;
+    case Envelope::Record: break;
   }
-  json j = json::parse(body, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded() || !j.is_object()) {
-    ++out_.malformed;
-    return;
-  }
-  auto ev = j.find("ev");
-  if (ev == j.end() || !ev->is_string()) {
-    ++out_.malformed;
-    return;
-  }
-  RecordKind kind = kind_of(ev->get<std::string>());
   bool after_done = out_.done.has_value();
   auto bad = [&] { ++out_.malformed; };
 

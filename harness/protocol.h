@@ -107,6 +107,39 @@ class SerialParser {
   std::string pending_;
 };
 
+/// Lines, from a hypervisor's console or Linux, after which nothing more comes: Xen's panic
+/// ("Manual reset required ('noreboot' specified)"), Xen's report of dom0's end, the end of a
+/// Linux panic. Matched anywhere in a line (console prefixes and timestamps precede them).
+inline constexpr std::string_view kConsoleEndBanners[] = {
+    "Manual reset required", "Hardware Dom0 shutdown", "Hardware Dom0 crashed", "---[ end Kernel panic"};
+
+/// "Is the boot over?", answered as output arrives: the one answer both launchers use, reading
+/// each line the way SerialParser does afterwards (same prefixes, same record envelope). Over
+/// means a well-formed `done` record (the guest finished: done()), a `crash` or `panic` record
+/// (nothing after it changes the result: fatal()), or, with `console_banners` (Xen and real
+/// kernels, which halt or reset instead of exiting), one of kConsoleEndBanners (fatal()).
+/// Memory is bounded: the part of a line beyond what a record may be is not kept.
+class BootEndWatch {
+ public:
+  explicit BootEndWatch(bool console_banners) : banners_(console_banners) {}
+  /// Consumes `chunk`; complete lines are read at once.
+  void feed(std::string_view chunk);
+  /// Feeds what `log` gained since the last call (a launcher's growing, capped serial buffer).
+  void follow(const std::string& log);
+  bool over() const { return done_ || fatal_; }
+  bool done() const { return done_; }
+  bool fatal() const { return fatal_; }
+  /// Bytes of the unfinished line kept (bounded, whatever the guest writes).
+  size_t buffered() const { return pending_.size(); }
+
+ private:
+  void read_line(std::string_view line);
+  bool banners_;
+  std::string pending_;
+  size_t followed_ = 0;
+  bool done_ = false, fatal_ = false;
+};
+
 /// Parses a whole serial log (feed + finish).
 ParsedSerial parse_serial(std::string_view text);
 

@@ -127,36 +127,6 @@ std::vector<std::string> QemuLauncher::argv(const CellSpec& spec) const {
   return a;
 }
 
-namespace {
-
-/// Family xen and real kernels: true once the serial output holds a line that ends the boot:
-/// the kernel's `done` record, its `crash`/`panic` record, Xen's panic banner or its report
-/// of dom0's end, or the end of a Linux panic. `scanned` is how far complete lines were
-/// looked at already.
-bool boot_over(const std::string& serial, size_t& scanned, bool& saw_done) {
-  for (size_t nl = serial.find('\n', scanned); nl != std::string::npos; nl = serial.find('\n', scanned)) {
-    std::string_view line(serial.data() + scanned, nl - scanned);
-    scanned = nl + 1;
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    std::string_view rec = strip_console_prefixes(line);
-    if (rec.rfind(kRecordPrefix, 0) == 0) {
-      if (rec.find("\"ev\":\"done\"") != std::string_view::npos) saw_done = true;
-      if (rec.find("\"ev\":\"crash\"") != std::string_view::npos ||
-          rec.find("\"ev\":\"panic\"") != std::string_view::npos)
-        return true;
-    }
-    // Xen's own end: "Panic on CPU n:" ... "Manual reset required ('noreboot' specified)".
-    if (line.find("Manual reset required") != std::string_view::npos) return true;
-    if (line.find("Hardware Dom0 shutdown") != std::string_view::npos) return true;
-    if (line.find("Hardware Dom0 crashed") != std::string_view::npos) return true;
-    // Linux ends a panic with "---[ end Kernel panic - not syncing: ... ]---".
-    if (line.find("---[ end Kernel panic") != std::string_view::npos) return true;
-  }
-  return saw_done;
-}
-
-}  // namespace
-
 BootOutcome QemuLauncher::boot(const CellSpec& spec) {
   BootOutcome out;
   out.cmdline = argv(spec);
@@ -169,8 +139,8 @@ BootOutcome QemuLauncher::boot(const CellSpec& spec) {
   // records decide.
   const bool watch = xen || spec.kernel_family == "linux";
   if (watch) out.exit_status_known = false;
-  size_t scanned = 0;
-  bool saw_done = false;
+  // Xen's and Linux's end banners count too (they halt or reset rather than exit).
+  BootEndWatch end(/*console_banners=*/true);
 
   if (access(qemu.c_str(), X_OK) != 0) {
     out.start_error = fmt::format("QEMU binary {}: {}", qemu, std::strerror(errno));
@@ -305,11 +275,12 @@ BootOutcome QemuLauncher::boot(const CellSpec& spec) {
     // ~1,500 wakeups and ~4 ms of harness CPU per boot. The pipe holds the output meanwhile
     // (QEMU is never slowed), and the end of a boot is noticed at most this much later.
     if (serial_open) std::this_thread::sleep_for(kReadCoalesce);
-    if (watch && boot_over(out.serial, scanned, saw_done)) {
+    if (watch) end.follow(out.serial);
+    if (watch && end.over()) {
       // Xen halts rather than exits: the boot is over, QEMU is killed by us (not a signal
       // from the host), and the classifier works from the records (exit_status_known=false).
       // Let a `done` shutdown's trailing output arrive first.
-      if (saw_done) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      if (end.done()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
       if (serial_open) drain(serial_pipe[0], out.serial, kSerialLimit, out.serial_bytes, out.serial_truncated);
       kill_group();
       break;

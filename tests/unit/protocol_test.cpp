@@ -163,5 +163,108 @@ TEST(Protocol, FirstHelloAndHvWin) {
   EXPECT_EQ(p.hv->api, "3.2");
 }
 
+// --- BootEndWatch: the launchers' "is the boot over?" -------------------------------------
+
+TEST(BootEndWatch, DoneCountsOnceItsLineIsCompleteWhateverTheChunking) {
+  const std::string text = "console\n@pvm {\"ev\":\"done\",\"pass\":1,\"fail\":0,\"skip\":0}\r\n";
+  BootEndWatch w(false);
+  for (size_t i = 0; i + 1 < text.size(); ++i) {
+    w.feed(text.substr(i, 1));
+    EXPECT_FALSE(w.over()) << "after byte " << i;
+  }
+  w.feed(text.substr(text.size() - 1));
+  EXPECT_TRUE(w.over());
+  EXPECT_TRUE(w.done());
+  EXPECT_FALSE(w.fatal());
+}
+
+TEST(BootEndWatch, CrashAndPanicRecordsAreFatal) {
+  for (const char* ev : {"crash", "panic"}) {
+    BootEndWatch w(false);
+    w.feed(std::string("@pvm {\"ev\":\"") + ev + "\",\"vector\":14}\n");
+    EXPECT_TRUE(w.fatal()) << ev;
+    EXPECT_FALSE(w.done()) << ev;
+  }
+  BootEndWatch w(false);
+  w.feed("@pvm {\"ev\":\"probe\",\"id\":\"x\",\"status\":\"fail\"}\n@pvm {\"ev\":\"stage\",\"name\":\"s\",\"status\":\"pass\"}\n");
+  EXPECT_FALSE(w.over());
+}
+
+// The watch and the parser read a line the same way: what ends the boot is what the
+// classifier will see as `done`.
+TEST(BootEndWatch, AgreesWithTheParserOnWhichLinesAreDoneRecords) {
+  const std::string done = "{\"ev\":\"done\",\"pass\":0,\"fail\":0,\"skip\":0}";
+  const std::vector<std::string> lines = {
+      "@pvm " + done,
+      "(XEN) @pvm " + done,
+      "(XEN) (d0) @pvm " + done,
+      "(d0) @pvm " + done,
+      "(d1) @pvm " + done,
+      " @pvm " + done,
+      "@pvm" + done,
+      "@pvm {\"ev\":\"done\"",
+      "@pvm [\"ev\",\"done\"]",
+      "@pvm {\"ev\":7}",
+      "@pvm {\"event\":\"done\"}",
+      "text \"ev\":\"done\"",
+      "@pvm {\"ev\":\"done\",\"pad\":\"" + std::string(70000, 'x') + "\"}",
+  };
+  for (const auto& line : lines) {
+    BootEndWatch w(true);
+    w.feed(line + "\n");
+    EXPECT_EQ(w.done(), parse_serial(line + "\n").done.has_value()) << line.substr(0, 60);
+  }
+  // And it is not a substring search: a malformed record that mentions done does not end it.
+  BootEndWatch w(false);
+  w.feed("@pvm {\"ev\":\"done\",\n");
+  EXPECT_FALSE(w.over());
+}
+
+TEST(BootEndWatch, ConsoleBannersEndTheBootOnlyWhenAsked) {
+  const std::vector<std::string> banners = {
+      "(XEN) Manual reset required ('noreboot' specified)",
+      "(XEN) Hardware Dom0 shutdown: rebooting machine",
+      "(XEN) Hardware Dom0 crashed: 'noreboot' set - not rebooting.",
+      "[    2.000010] ---[ end Kernel panic - not syncing: Attempted to kill init! ]---",
+  };
+  for (const auto& b : banners) {
+    BootEndWatch with(true), without(false);
+    with.feed(b + "\n");
+    without.feed(b + "\n");
+    EXPECT_TRUE(with.fatal()) << b;
+    EXPECT_FALSE(without.over()) << b;
+  }
+  BootEndWatch w(true);
+  w.feed("(XEN) Xen version 4.17 (noreboot)\n[    0.000000] Kernel command line: panic=-1\n");
+  EXPECT_FALSE(w.over());
+}
+
+TEST(BootEndWatch, AnEndlessLineIsBoundedAndTheNextLineStillCounts) {
+  BootEndWatch w(true);
+  const std::string flood(1 << 20, 'A');
+  for (int i = 0; i < 16; ++i) w.feed(flood);  // 16 MiB, no newline
+  EXPECT_LE(w.buffered(), 128u * 1024u);
+  EXPECT_FALSE(w.over());
+  w.feed("\n@pvm {\"ev\":\"done\",\"pass\":0,\"fail\":0,\"skip\":0}\n");
+  EXPECT_TRUE(w.done());
+  EXPECT_EQ(w.buffered(), 0u);
+
+  // A banner at the head of an overlong line is still seen.
+  BootEndWatch b(true);
+  b.feed("(XEN) Manual reset required " + std::string(200000, '.') + "\n");
+  EXPECT_TRUE(b.fatal());
+}
+
+TEST(BootEndWatch, FollowReadsOnlyWhatTheLogGained) {
+  std::string log = "boot\n@pvm {\"ev\":\"do";
+  BootEndWatch w(false);
+  w.follow(log);
+  w.follow(log);  // nothing new: the half line is not read twice
+  EXPECT_FALSE(w.over());
+  log += "ne\",\"pass\":0,\"fail\":0,\"skip\":0}\n";
+  w.follow(log);
+  EXPECT_TRUE(w.done());
+}
+
 }  // namespace
 }  // namespace pvm
