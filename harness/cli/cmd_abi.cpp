@@ -14,7 +14,7 @@
 
 #include "abi_diff.h"
 #include "atomic_file.h"
-#include "command.h"
+#include "preamble.h"
 #include "elf_notes.h"
 #include "kernel_manifest.h"
 #include "world.h"
@@ -27,17 +27,14 @@ struct AbiOptions {
   std::string from, to;   ///< diff
   std::string kernel;     ///< show
   std::string html;
-  std::string root, images;
+  WorldFlags world;
   bool json = false;
 };
 
 int run_abi_diff(const AbiOptions& o) {
-  auto fail = [](const std::string& message) {
-    std::fprintf(stderr, "pvmatrix abi diff: %s\n", message.c_str());
-    return kAbiDiffUsage;
-  };
+  auto fail = [](const std::string& message) { return command_error("abi diff", message, kAbiDiffUsage); };
   std::string err;
-  auto world = World::load(resolve_root(o.root), resolve_images(o.images), &err);
+  auto world = o.world.load(&err);
   if (!world) return fail(err);
   AbiSide a, b;
   std::vector<std::string> disagreements;
@@ -83,16 +80,13 @@ int show_xen_notes(const AbiOptions& o, const std::string& path, const ElfXenInf
 }
 
 int run_abi_show(const AbiOptions& o) {
-  auto fail = [](const std::string& message) {
-    std::fprintf(stderr, "pvmatrix abi show: %s\n", message.c_str());
-    return kExitUsage;
-  };
+  auto fail = [](const std::string& message) { return command_error("abi show", message); };
   // A path to an image, else a release (or fixture) name in the image directory.
   std::string path = o.kernel;
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec)) {
     std::string err;
-    auto world = World::load(resolve_root(o.root), resolve_images(o.images), &err);
+    auto world = o.world.load(&err);
     if (!world) return fail(err);
     path = world->kernel_image(o.kernel);
     if (!std::filesystem::is_regular_file(path, ec))
@@ -160,16 +154,14 @@ void setup_abi(CLI::App& app, int& exit_code) {
   diff->add_option("to", o->to, "New version, e.g. rom-1.13")->required();
   diff->add_flag("--json", o->json, "Print {from, to, errors, changes: [{kind, severity, call, ...}], summary}");
   diff->add_option("--html", o->html, "Also write the change table as a self-contained HTML page");
-  diff->add_option("--root", o->root, "Repository root (default: $PVMATRIX_ROOT, else the source tree)");
-  diff->add_option("--images", o->images, "Image directory (default: $PVMATRIX_IMAGES, else build/images)");
+  o->world.add_to(diff);
   diff->callback([o, &exit_code] { exit_code = run_abi_diff(*o); });
 
   CLI::App* show = abi->add_subcommand("show", "Print the requirements manifest read from a kernel image");
   show->footer("Example: pvmatrix abi show 2.6.25   (or a path: build/images/kernel-2.6.25.elf)");
   show->add_option("kernel", o->kernel, "Kernel release or image path")->required();
   show->add_flag("--json", o->json, "Print the manifest as JSON");
-  show->add_option("--root", o->root, "Repository root (default: $PVMATRIX_ROOT, else the source tree)");
-  show->add_option("--images", o->images, "Image directory (default: $PVMATRIX_IMAGES, else build/images)");
+  o->world.add_to(show);
   show->callback([o, &exit_code] { exit_code = run_abi_show(*o); });
 }
 

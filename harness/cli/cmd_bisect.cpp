@@ -14,7 +14,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "command.h"
+#include "preamble.h"
 #include "git_worktree.h"
 #include "launcher_factory.h"
 #include "matrix.h"
@@ -131,10 +131,7 @@ class Bisector {
 };
 
 int run_bisect(const BisectOptions& o) {
-  auto usage = [](const std::string& m) {
-    std::fprintf(stderr, "pvmatrix bisect: %s\n", m.c_str());
-    return kExitUsage;
-  };
+  auto usage = [](const std::string& m) { return command_error("bisect", m); };
   std::string err;
   auto cell = parse_cell_id(o.cell);
   if (!cell) return usage("--cell " + o.cell + ": expected kernel=RELEASE/hv=VERSION/cfg=CONFIG");

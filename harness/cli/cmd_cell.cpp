@@ -13,7 +13,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "command.h"
+#include "preamble.h"
 #include "launcher_factory.h"
 #include "op_group.h"
 #include "predict.h"
@@ -27,7 +27,8 @@ namespace {
 struct CellOptions {
   std::string kernel, hv, cmdline, config, dom0;
   double timeout_s = 10.0;
-  std::string rom, qemu, log, root, images;
+  std::string rom, qemu, log;
+  WorldFlags world;
   std::string backend = "qemu";
   std::vector<std::string> connect;
   bool json = false;
@@ -107,21 +108,15 @@ void print_human(const CellOptions& o, const CellResult& r, const World& world) 
 
 int run_cell_command(const CellOptions& o) {
   std::string err;
-  auto world = World::load(resolve_root(o.root), resolve_images(o.images), &err);
-  if (!world) {
-    std::fprintf(stderr, "pvmatrix cell: %s\n", err.c_str());
-    return kExitUsage;
-  }
+  auto world = o.world.load(&err);
+  if (!world) return command_error("cell", err);
   CellConfig config;
   config.name = o.config;
   config.cmdline = o.cmdline;
   config.timeout_s = o.timeout_s;
   if (!o.dom0.empty()) config.dom0 = o.dom0;
   auto spec = world->make_spec(o.kernel, o.hv, config, &err);
-  if (!spec) {
-    std::fprintf(stderr, "pvmatrix cell: %s\n", err.c_str());
-    return kExitUsage;
-  }
+  if (!spec) return command_error("cell", err);
   if (!o.rom.empty()) spec->rom_image = o.rom;
 
   LauncherOptions lo;
@@ -129,10 +124,7 @@ int run_cell_command(const CellOptions& o) {
   lo.qemu_binary = o.qemu;
   lo.connect = o.connect;
   auto launcher = make_launcher(lo, &err);
-  if (!launcher) {
-    std::fprintf(stderr, "pvmatrix cell: %s\n", err.c_str());
-    return kExitUsage;
-  }
+  if (!launcher) return command_error("cell", err);
   // QEMU runs in its own process group, so Ctrl-C reaches only us: a watcher thread takes
   // SIGINT/SIGTERM and kills the guest, and the cell ends as ERROR "interrupted".
   static std::atomic<int> caught{0};
@@ -193,8 +185,7 @@ void setup_cell(CLI::App& app, int& exit_code) {
   sub->add_option("--connect", o->connect, "libvirt connection URI (with --backend libvirt)");
   sub->add_option("--log", o->log, "Write the serial log to this file");
   sub->add_flag("--json", o->json, "Print the cell object (DESIGN §6) instead of a summary");
-  sub->add_option("--root", o->root, "Repository root (default: $PVMATRIX_ROOT, else the source tree)");
-  sub->add_option("--images", o->images, "Image directory (default: $PVMATRIX_IMAGES, else build/images)");
+  o->world.add_to(sub);
   sub->callback([o, &exit_code] { exit_code = run_cell_command(*o); });
 }
 

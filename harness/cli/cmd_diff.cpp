@@ -8,7 +8,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
-#include "command.h"
+#include "preamble.h"
 #include "history_store.h"
 #include "json_text.h"
 #include "verdicts.h"
@@ -73,29 +73,21 @@ int run_diff(const DiffOptions& o) {
   std::string err;
   std::string base_label = o.base;
   if (!read_json(o.head, &head, &err) ||
-      (o.baseline == "history" ? !read_history_baseline(o, head, &base, &base_label, &err) : !read_json(o.base, &base, &err))) {
-    std::fprintf(stderr, "pvmatrix diff: %s\n", err.c_str());
-    return kExitUsage;
-  }
+      (o.baseline == "history" ? !read_history_baseline(o, head, &base, &base_label, &err) : !read_json(o.base, &base, &err)))
+    return command_error("diff", err);
   VerdictSet set;
   set.base_label = base_label;
   set.head_label = o.head;
   if (!diff(base, head, &set, &err)) {
     bool base_side = err.rfind("base: ", 0) == 0;
     std::string file = base_side ? base_label : o.head;
-    std::fprintf(stderr, "pvmatrix diff: %s: %s\n", file.c_str(), err.substr(6).c_str());
-    return kExitUsage;
+    return command_error("diff", file + ": " + err.substr(6));
   }
   std::string md = render_markdown(set);
   if (o.md_out != "-" && o.json_out != "-") std::fwrite(md.data(), 1, md.size(), stdout);
-  if (!o.md_out.empty() && !write_text(o.md_out, md, &err)) {
-    std::fprintf(stderr, "pvmatrix diff: %s\n", err.c_str());
-    return kExitUsage;
-  }
-  if (!o.json_out.empty() && !write_text(o.json_out, nlohmann::json(set).dump(2) + "\n", &err)) {
-    std::fprintf(stderr, "pvmatrix diff: %s\n", err.c_str());
-    return kExitUsage;
-  }
+  if (!o.md_out.empty() && !write_text(o.md_out, md, &err)) return command_error("diff", err);
+  if (!o.json_out.empty() && !write_text(o.json_out, nlohmann::json(set).dump(2) + "\n", &err))
+    return command_error("diff", err);
   return set.fails() ? kExitFailure : kExitOk;
 }
 

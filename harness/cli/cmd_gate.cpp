@@ -28,7 +28,7 @@
 #include <nlohmann/json.hpp>
 
 #include "atomic_file.h"
-#include "command.h"
+#include "preamble.h"
 #include "git_worktree.h"
 #include "history_store.h"
 #include "result_cache.h"
@@ -80,10 +80,7 @@ std::string self_exe() {
   return ec ? std::string("pvmatrix") : p.string();
 }
 
-int fail(const std::string& message) {
-  std::fprintf(stderr, "pvmatrix gate: %s\n", message.c_str());
-  return kExitUsage;
-}
+int fail(const std::string& message) { return command_error("gate", message); }
 
 std::string join(const std::vector<std::string>& parts, const std::string& sep) {
   std::string out;

@@ -16,7 +16,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "command.h"
+#include "preamble.h"
 #include "history_page.h"
 #include "history_store.h"
 #include "matrix.h"
@@ -42,10 +42,7 @@ std::string store_location(const std::string& given) {
   return given.empty() ? default_history_location("out/nightly") : given;
 }
 
-int fail(const std::string& message) {
-  std::fprintf(stderr, "pvmatrix history: %s\n", message.c_str());
-  return kExitUsage;
-}
+int fail(const std::string& message) { return command_error("history", message); }
 
 // "kernel=K/hv=H/cfg=C" -> {K, H, C}.
 std::optional<std::array<std::string, 3>> split_cell_id(const std::string& id) {

@@ -11,9 +11,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
-#include "command.h"
-#include "known_issues.h"
-#include "matrix.h"
+#include "preamble.h"
 #include "result_cache.h"
 #include "world.h"
 
@@ -24,7 +22,7 @@ struct ListOptions {
   std::string matrix;
   std::string only;
   std::string shard;
-  std::string root, images;
+  WorldFlags world;
   bool json = false;
   bool inputs = false;
 };
@@ -97,20 +95,14 @@ int list_world(const World& world, bool json) {
 }
 
 int run_list(const ListOptions& o) {
-  auto fail = [](const std::string& message) {
-    std::fprintf(stderr, "pvmatrix list: %s\n", message.c_str());
-    return kExitUsage;
-  };
   std::string err;
-  auto world = World::load(resolve_root(o.root), resolve_images(o.images), &err);
-  if (!world) return fail(err);
+  auto world = o.world.load(&err);
+  if (!world) return command_error("list", err);
   if (o.matrix.empty()) return list_world(*world, o.json);
-  Matrix m;
-  if (!load_selected_matrix(o.matrix, *world, o.only, o.shard, &m, &err)) return fail(err);
-  KnownIssues known;
-  if (!load_known_issues(m, *world, &known, &err)) return fail(err);
-  std::vector<CellSpec> specs;
-  if (!make_cell_specs(m, *world, &specs, &err)) return fail(err);
+  Selection sel;
+  if (!select_cells(*world, o.matrix, o.only, o.shard, &sel, &err)) return command_error("list", err);
+  const Matrix& m = sel.matrix;
+  const std::vector<CellSpec>& specs = sel.specs;
 
   if (!o.json && !o.inputs) {
     for (const CellSpec& s : specs) std::printf("%s\n", s.id().c_str());
@@ -118,7 +110,7 @@ int run_list(const ListOptions& o) {
   }
   nlohmann::json cells = nlohmann::json::array();
   for (const CellSpec& s : specs) {
-    const KnownIssue* issue = known.find(s.kernel, s.hv, s.config);
+    const KnownIssue* issue = sel.known.find(s.kernel, s.hv, s.config);
     nlohmann::json expected = nlohmann::json::array();
     if (issue)
       for (Status e : issue->expect) expected.push_back(to_string(e));
@@ -158,8 +150,7 @@ void setup_list(CLI::App& app, int& exit_code) {
                 "what `gate` compares between two revisions to find the cells a change affects");
   sub->add_option("--only", o->only, "Keep only cells matching these patterns");
   sub->add_option("--shard", o->shard, "Keep only shard K of N (K/N), as `run --shard` would");
-  sub->add_option("--root", o->root, "Repository root (default: $PVMATRIX_ROOT, else the source tree)");
-  sub->add_option("--images", o->images, "Image directory (default: $PVMATRIX_IMAGES, else build/images)");
+  o->world.add_to(sub);
   sub->callback([o, &exit_code] { exit_code = run_list(*o); });
 }
 

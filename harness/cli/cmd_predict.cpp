@@ -10,10 +10,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "command.h"
-#include "matrix.h"
 #include "predict.h"
-#include "world.h"
+#include "preamble.h"
 
 namespace pvm::cli {
 namespace {
@@ -22,22 +20,18 @@ using nlohmann::json;
 struct PredictOptions {
   std::string matrix;
   std::string only;
-  std::string root, images;
+  WorldFlags world;
   bool json = false;
 };
 
 int run_predict(const PredictOptions& o) {
-  auto fail = [](const std::string& message) {
-    std::fprintf(stderr, "pvmatrix predict: %s\n", message.c_str());
-    return kExitUsage;
-  };
   std::string err;
-  auto world = World::load(resolve_root(o.root), resolve_images(o.images), &err);
-  if (!world) return fail(err);
-  Matrix m;
-  if (!load_selected_matrix(o.matrix, *world, o.only, /*shard=*/"", &m, &err)) return fail(err);
-  std::vector<CellSpec> specs;
-  if (!make_cell_specs(m, *world, &specs, &err)) return fail(err);
+  auto world = o.world.load(&err);
+  if (!world) return command_error("predict", err);
+  Selection sel;
+  if (!select_cells(*world, o.matrix, o.only, /*shard=*/"", &sel, &err)) return command_error("predict", err);
+  const Matrix& m = sel.matrix;
+  const std::vector<CellSpec>& specs = sel.specs;
 
   Predictor predictor(*world);
   json cells = json::array();
@@ -77,8 +71,7 @@ void setup_predict(CLI::App& app, int& exit_code) {
   sub->add_option("matrix", o->matrix, "Matrix file, e.g. matrix/nightly.json")->required();
   sub->add_flag("--json", o->json, "Print {matrix, count, cells: [{id, ..., predicted: {status, binding, ...}}]}");
   sub->add_option("--only", o->only, "Keep only cells matching these patterns");
-  sub->add_option("--root", o->root, "Repository root (default: $PVMATRIX_ROOT, else the source tree)");
-  sub->add_option("--images", o->images, "Image directory (default: $PVMATRIX_IMAGES, else build/images)");
+  o->world.add_to(sub);
   sub->callback([o, &exit_code] { exit_code = run_predict(*o); });
 }
 

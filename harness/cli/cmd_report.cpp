@@ -13,7 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "atomic_file.h"
-#include "command.h"
+#include "preamble.h"
 #include "html_report.h"
 #include "run_report.h"
 
@@ -27,10 +27,7 @@ struct MergeOptions {
 };
 
 int run_report_merge(const MergeOptions& o) {
-  auto fail = [](const std::string& message) {
-    std::fprintf(stderr, "pvmatrix report merge: %s\n", message.c_str());
-    return kExitUsage;
-  };
+  auto fail = [](const std::string& message) { return command_error("report merge", message); };
   std::vector<nlohmann::json> reports(o.inputs.size());
   std::string err;
   for (size_t i = 0; i < o.inputs.size(); ++i)
@@ -69,10 +66,7 @@ struct HtmlOptions {
 };
 
 int run_report_html(const HtmlOptions& o) {
-  auto fail = [](const std::string& message) {
-    std::fprintf(stderr, "pvmatrix report: %s\n", message.c_str());
-    return kExitUsage;
-  };
+  auto fail = [](const std::string& message) { return command_error("report", message); };
   if (o.output.empty()) return fail("-o report.html is required");
   nlohmann::json report, baseline;
   std::string err;

@@ -19,7 +19,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "command.h"
+#include "preamble.h"
 #include "known_issues.h"
 #include "launcher_factory.h"
 #include "matrix.h"
@@ -49,7 +49,7 @@ struct RunOptions {
   std::string backend = "qemu";
   std::string qemu;
   std::vector<std::string> connect;
-  std::string root, images;
+  WorldFlags world;
   bool dry_run = false;
   bool cache = false;
   bool workarounds = false;  ///< search workarounds for every cell that does not work
@@ -190,25 +190,23 @@ bool read_cells_jsonl(const std::string& path, std::map<std::string, json>* out,
 }
 
 int run_run(RunOptions o) {
-  auto fail = [](const std::string& message) {
-    std::fprintf(stderr, "pvmatrix run: %s\n", message.c_str());
-    return kExitUsage;
-  };
+  auto fail = [](const std::string& message) { return command_error("run", message); };
   std::string err;
   // Parse, discover, filter.
-  std::string root = resolve_root(o.root);
-  auto world = World::load(root, resolve_images(o.images), &err);
+  const std::string root = o.world.resolved_root();
+  auto world = o.world.load(&err);
   if (!world) return fail(err);
-  Matrix m;
-  if (!load_selected_matrix(o.matrix, *world, o.only, o.shard, &m, &err)) return fail(err);
+  Selection sel;
+  const auto overrides = [&o](Matrix& m) {
+    if (o.retries >= 0) m.retries = o.retries;
+    if (o.timeout_s > 0) m.timeout_s = o.timeout_s;
+  };
+  if (!select_cells(*world, o.matrix, o.only, o.shard, &sel, &err, overrides)) return fail(err);
+  Matrix& m = sel.matrix;
+  const KnownIssues& known = sel.known;
+  const std::vector<CellSpec>& specs = sel.specs;
   if (!o.shard.empty() && m.cells.empty())
     return fail(fmt::format("--shard {} of {} holds no cell", o.shard, o.matrix));
-  if (o.retries >= 0) m.retries = o.retries;
-  if (o.timeout_s > 0) m.timeout_s = o.timeout_s;
-  KnownIssues known;
-  if (!load_known_issues(m, *world, &known, &err)) return fail(err);
-  std::vector<CellSpec> specs;
-  if (!make_cell_specs(m, *world, &specs, &err)) return fail(err);
   if (o.out.empty()) o.out = o.resume.empty() ? "out/" + m.name : o.resume;
   // The history store is opened before anything boots: one of a newer schema stops the run here.
   RunHistory history(o.dry_run ? "none" : o.history.empty() ? default_history_location(o.out) : o.history);
@@ -366,8 +364,7 @@ void setup_run(CLI::App& app, int& exit_code) {
                   "With --workarounds: search for the first N failing cells only (0 = all)")
       ->check(CLI::NonNegativeNumber);
   sub->add_flag("--dry-run", o->dry_run, "Boot nothing: every cell is SKIP (checks the matrix and the reports)");
-  sub->add_option("--root", o->root, "Repository root (default: $PVMATRIX_ROOT, else the source tree)");
-  sub->add_option("--images", o->images, "Image directory (default: $PVMATRIX_IMAGES, else build/images)");
+  o->world.add_to(sub);
   sub->get_option("--resume")->excludes("--from-cells");
   sub->callback([o, &exit_code] { exit_code = run_run(*o); });
 }

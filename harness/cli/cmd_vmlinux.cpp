@@ -11,7 +11,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
-#include "command.h"
+#include "preamble.h"
 #include "elf_notes.h"
 #include "json_text.h"
 #include "vmlinux.h"
@@ -24,10 +24,7 @@ struct VmlinuxOptions {
   bool json = false;
 };
 
-int fail(const std::string& message) {
-  std::fprintf(stderr, "pvmatrix vmlinux: %s\n", message.c_str());
-  return kExitUsage;
-}
+int fail(const std::string& message) { return command_error("vmlinux", message); }
 
 std::string hex(uint64_t v) {
   char s[24];
