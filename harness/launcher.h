@@ -56,6 +56,8 @@ class Launcher {
   /// Why this launcher cannot boot `spec` at all ("" when it can): the cell is SKIP with that
   /// reason instead of being booted wrongly.
   virtual std::string cannot_boot(const CellSpec&) const { return {}; }
+  /// How many boots it can usefully run at once when the user gave no -j; 0 = no opinion.
+  virtual size_t suggested_jobs() const { return 0; }
 };
 
 }  // namespace pvm

@@ -4,7 +4,7 @@
 
 #include <fmt/format.h>
 
-#include "libvirt_launcher.h"
+#include "libvirt_module.h"
 #include "qemu_launcher.h"
 
 namespace pvm {
@@ -21,22 +21,13 @@ std::unique_ptr<Launcher> make_launcher(const LauncherOptions& o, std::string* e
     *err = fmt::format("unknown backend '{}' (expected qemu or libvirt)", o.backend);
     return nullptr;
   }
-  std::vector<LibvirtConnectSpec> specs;
-  for (const auto& text : o.connect) {
-    LibvirtConnectSpec s;
-    if (!parse_connect_spec(text, &s, err)) return nullptr;
-    specs.push_back(std::move(s));
+  // Only now is libvirt loaded (libvirt_module.h).
+  const LibvirtModule* module = libvirt_module(err);
+  if (!module) {
+    *err = "the libvirt backend is not available: " + *err;
+    return nullptr;
   }
-  if (specs.empty()) specs.push_back({"qemu:///system", 0, ""});
-  // One connection without a job limit needs no pool: the scheduler's -j decides.
-  if (specs.size() == 1 && specs[0].jobs == 0) {
-    LibvirtLauncherOptions lo;
-    lo.uri = specs[0].uri;
-    lo.emulator = o.qemu_binary;
-    lo.work_dir = specs[0].work_dir;
-    return std::make_unique<LibvirtLauncher>(lo);
-  }
-  return std::make_unique<LibvirtPool>(specs, o.qemu_binary);
+  return module->make_launcher(o.connect, o.qemu_binary, err);
 }
 
 std::unique_ptr<Launcher> make_launcher(const LauncherOptions& options) {
@@ -46,9 +37,6 @@ std::unique_ptr<Launcher> make_launcher(const LauncherOptions& options) {
   return l;
 }
 
-size_t suggested_jobs(const Launcher& launcher) {
-  if (auto* pool = dynamic_cast<const LibvirtPool*>(&launcher)) return pool->capacity();
-  return 0;
-}
+size_t suggested_jobs(const Launcher& launcher) { return launcher.suggested_jobs(); }
 
 }  // namespace pvm

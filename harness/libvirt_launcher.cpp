@@ -14,6 +14,7 @@
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
 
+#include "libvirt_module.h"
 #include "libvirt_xml.h"
 #include "protocol.h"
 
@@ -460,43 +461,6 @@ void LibvirtLauncher::stop_all(StopMode mode) {
 
 // ---- the pool -------------------------------------------------------------------------
 
-bool parse_connect_spec(const std::string& text, LibvirtConnectSpec* out, std::string* err) {
-  LibvirtConnectSpec spec;
-  std::string rest = text;
-  // Options are trailing ",key=value" parts; the URI itself keeps any other commas.
-  for (;;) {
-    auto comma = rest.rfind(',');
-    if (comma == std::string::npos) break;
-    std::string opt = rest.substr(comma + 1);
-    if (opt.starts_with("jobs=")) {
-      const std::string v = opt.substr(5);
-      char* end = nullptr;
-      long n = std::strtol(v.c_str(), &end, 10);
-      if (v.empty() || *end != '\0' || n < 1 || n > 1024) {
-        *err = fmt::format("--connect {}: jobs must be a number from 1 to 1024, not '{}'", text, v);
-        return false;
-      }
-      spec.jobs = static_cast<unsigned>(n);
-    } else if (opt.starts_with("dir=")) {
-      spec.work_dir = opt.substr(4);
-      if (spec.work_dir.empty() || spec.work_dir[0] != '/') {
-        *err = fmt::format("--connect {}: dir must be an absolute path", text);
-        return false;
-      }
-    } else {
-      break;
-    }
-    rest.resize(comma);
-  }
-  if (rest.empty() || rest.find(':') == std::string::npos) {
-    *err = fmt::format("--connect {}: expected a libvirt URI such as qemu:///system", text);
-    return false;
-  }
-  spec.uri = rest;
-  *out = std::move(spec);
-  return true;
-}
-
 LibvirtPool::LibvirtPool(const std::vector<LibvirtConnectSpec>& connects, const std::string& emulator) {
   for (const auto& c : connects) {
     LibvirtLauncherOptions o;
@@ -558,4 +522,42 @@ void LibvirtPool::kill_all() {
   for (auto& m : members_) m.launcher->kill_all();
 }
 
+// ---- the module's entry (libvirt_module.h) --------------------------------------------
+
+namespace {
+
+std::unique_ptr<Launcher> make_libvirt_launcher(const std::vector<std::string>& connect, const std::string& emulator,
+                                                std::string* err) {
+  std::vector<LibvirtConnectSpec> specs;
+  for (const auto& text : connect) {
+    LibvirtConnectSpec s;
+    if (!parse_connect_spec(text, &s, err)) return nullptr;
+    specs.push_back(std::move(s));
+  }
+  if (specs.empty()) specs.push_back({"qemu:///system", 0, ""});
+  // One connection without a job limit needs no pool: the scheduler's -j decides.
+  if (specs.size() == 1 && specs[0].jobs == 0) {
+    LibvirtLauncherOptions lo;
+    lo.uri = specs[0].uri;
+    lo.emulator = emulator;
+    lo.work_dir = specs[0].work_dir;
+    return std::make_unique<LibvirtLauncher>(lo);
+  }
+  return std::make_unique<LibvirtPool>(specs, emulator);
+}
+
+std::string libvirt_client_version() {
+  unsigned long v = 0;
+  if (virGetVersion(&v, nullptr, nullptr) != 0) return "";
+  return fmt::format("{}.{}.{}", v / 1000000, (v / 1000) % 1000, v % 1000);
+}
+
+const LibvirtModule kModule{kLibvirtModuleAbi, sizeof(LibvirtModule), make_libvirt_launcher, libvirt_client_version};
+
+}  // namespace
+
 }  // namespace pvm
+
+extern "C" __attribute__((visibility("default"))) const pvm::LibvirtModule* pvmatrix_libvirt_module() {
+  return &pvm::kModule;
+}

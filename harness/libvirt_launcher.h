@@ -60,16 +60,6 @@ class LibvirtLauncher : public Launcher {
   std::unique_ptr<Impl> impl_;
 };
 
-/// One connection of a pool: a URI and how many cells may run there at once.
-struct LibvirtConnectSpec {
-  std::string uri;
-  unsigned jobs = 0;  ///< 0 = the host's CPU count
-  std::string work_dir;  ///< "" = LibvirtLauncherOptions default
-};
-
-/// Parses `URI[,jobs=N][,dir=PATH]` (the `--connect` syntax). False with `err` on bad input.
-bool parse_connect_spec(const std::string& text, LibvirtConnectSpec* out, std::string* err);
-
 /// Spreads boots over several libvirt connections: each boot goes to the connection with
 /// the most free slots, waiting when every slot is busy. Results name the URI in `host`.
 class LibvirtPool : public Launcher {
@@ -81,6 +71,7 @@ class LibvirtPool : public Launcher {
   std::string cannot_boot(const CellSpec& spec) const override { return libvirt_cannot_boot(spec); }
   /// Total slots over every connection (the useful number of scheduler threads).
   size_t capacity() const;
+  size_t suggested_jobs() const override { return capacity(); }
 
  private:
   struct Member {

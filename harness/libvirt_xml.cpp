@@ -1,5 +1,7 @@
 #include "libvirt_xml.h"
 
+#include <cstdlib>
+
 #include <fmt/format.h>
 
 #include "launcher.h"
@@ -75,6 +77,43 @@ std::string domain_xml(const CellSpec& spec, const LibvirtDomainOptions& o) {
   }
   x += "</domain>\n";
   return x;
+}
+
+bool parse_connect_spec(const std::string& text, LibvirtConnectSpec* out, std::string* err) {
+  LibvirtConnectSpec spec;
+  std::string rest = text;
+  // Options are trailing ",key=value" parts; the URI itself keeps any other commas.
+  for (;;) {
+    auto comma = rest.rfind(',');
+    if (comma == std::string::npos) break;
+    std::string opt = rest.substr(comma + 1);
+    if (opt.starts_with("jobs=")) {
+      const std::string v = opt.substr(5);
+      char* end = nullptr;
+      long n = std::strtol(v.c_str(), &end, 10);
+      if (v.empty() || *end != '\0' || n < 1 || n > 1024) {
+        *err = fmt::format("--connect {}: jobs must be a number from 1 to 1024, not '{}'", text, v);
+        return false;
+      }
+      spec.jobs = static_cast<unsigned>(n);
+    } else if (opt.starts_with("dir=")) {
+      spec.work_dir = opt.substr(4);
+      if (spec.work_dir.empty() || spec.work_dir[0] != '/') {
+        *err = fmt::format("--connect {}: dir must be an absolute path", text);
+        return false;
+      }
+    } else {
+      break;
+    }
+    rest.resize(comma);
+  }
+  if (rest.empty() || rest.find(':') == std::string::npos) {
+    *err = fmt::format("--connect {}: expected a libvirt URI such as qemu:///system", text);
+    return false;
+  }
+  spec.uri = rest;
+  *out = std::move(spec);
+  return true;
 }
 
 }  // namespace pvm

@@ -34,4 +34,14 @@ std::string domain_xml(const CellSpec& spec, const LibvirtDomainOptions& options
 /// kernel as its dom0 module) is not built by domain_xml, which boots the kernel directly.
 std::string libvirt_cannot_boot(const CellSpec& spec);
 
+/// One connection of a pool: a URI and how many cells may run there at once.
+struct LibvirtConnectSpec {
+  std::string uri;
+  unsigned jobs = 0;  ///< 0 = the host's CPU count
+  std::string work_dir;  ///< "" = the launcher's default work directory
+};
+
+/// Parses `URI[,jobs=N][,dir=PATH]` (the `--connect` syntax). False with `err` on bad input.
+bool parse_connect_spec(const std::string& text, LibvirtConnectSpec* out, std::string* err);
+
 }  // namespace pvm

@@ -10,8 +10,9 @@
 #include <ctime>
 
 #include <fmt/format.h>
-#include <libvirt/libvirt.h>
 #include <nlohmann/json.hpp>
+
+#include "libvirt_module.h"
 
 namespace pvm {
 using nlohmann::json;
@@ -44,10 +45,11 @@ json git_info(const std::string& root) {
   return json{{"revision", rev}, {"dirty", !dirty.empty()}};
 }
 
+/// libvirt's client library version, from the libvirt module (libvirt_module.h); "" without it.
 std::string libvirt_version() {
-  unsigned long v = 0;
-  if (virGetVersion(&v, nullptr, nullptr) != 0) return "";
-  return fmt::format("{}.{}.{}", v / 1000000, (v / 1000) % 1000, v % 1000);
+  std::string err;
+  const LibvirtModule* module = libvirt_module(&err);
+  return module ? module->version() : "";
 }
 
 int64_t epoch_ms() {

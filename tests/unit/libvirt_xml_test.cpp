@@ -4,7 +4,6 @@
 
 #include <gtest/gtest.h>
 
-#include "libvirt_launcher.h"
 
 namespace pvm {
 namespace {

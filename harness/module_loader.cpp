@@ -1,0 +1,39 @@
+#include "module_loader.h"
+
+#include <dlfcn.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+#include <mutex>
+
+#include <fmt/format.h>
+
+namespace pvm {
+
+std::string module_dir() {
+  if (const char* dir = std::getenv("PVMATRIX_MODULE_DIR"); dir && *dir) return dir;
+  std::error_code ec;
+  auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  return ec ? std::string(".") : exe.parent_path().string();
+}
+
+void* module_symbol(const std::string& file, const char* symbol, std::string* err) {
+  static std::mutex mu;
+  static std::map<std::string, void*> handles;  // path -> dlopen handle (never closed)
+  std::lock_guard lock(mu);
+  const std::string path = (std::filesystem::path(module_dir()) / file).string();
+  void*& handle = handles[path];
+  if (!handle) handle = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (!handle) {
+    const char* why = ::dlerror();
+    *err = fmt::format("cannot load module {}: {}", path, why ? why : "unknown reason");
+    handles.erase(path);
+    return nullptr;
+  }
+  void* address = ::dlsym(handle, symbol);
+  if (!address) *err = fmt::format("module {} has no symbol {}", path, symbol);
+  return address;
+}
+
+}  // namespace pvm
