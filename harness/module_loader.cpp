@@ -36,4 +36,9 @@ void* module_symbol(const std::string& file, const char* symbol, std::string* er
   return address;
 }
 
+std::string module_mismatch(const std::string& file, int found, int expected) {
+  return fmt::format("module {} is from another build of pvmatrix (interface {}, expected {}): rebuild", file, found,
+                     expected);
+}
+
 }  // namespace pvm

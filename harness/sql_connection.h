@@ -42,7 +42,21 @@ class SqlConnection {
 /// with SQLite's reason ("file is not a database").
 std::unique_ptr<SqlConnection> open_sqlite(const std::string& path, bool create, std::string* err);
 
-/// Connects to a PostgreSQL server (`postgresql://...` connection URI) through libpqxx.
+/// Connects to a PostgreSQL server (`postgresql://...` connection URI) through libpqxx. libpqxx
+/// and libpq live in a run-time module (pvmatrix-postgresql.so beside the executable, see
+/// module_loader.h), loaded by the first call: a command that never opens a PostgreSQL store
+/// does not load them (~25 ms of start-up here). Fails with the reason when the module cannot be
+/// loaded.
 std::unique_ptr<SqlConnection> open_postgres(const std::string& uri, std::string* err);
+
+/// The PostgreSQL module's interface table (sql_postgres.cpp).
+struct PostgresModule {
+  int abi;
+  size_t size;
+  std::unique_ptr<SqlConnection> (*open)(const std::string& uri, std::string* err);
+};
+inline constexpr int kPostgresModuleAbi = 1;
+inline constexpr const char* kPostgresModuleFile = "pvmatrix-postgresql.so";
+inline constexpr const char* kPostgresModuleSymbol = "pvmatrix_postgres_module";
 
 }  // namespace pvm

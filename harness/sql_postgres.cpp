@@ -1,4 +1,5 @@
-// SqlConnection over PostgreSQL (libpqxx): a history store a team shares.
+// SqlConnection over PostgreSQL (libpqxx): a history store a team shares. Built as the run-time
+// module pvmatrix-postgresql.so (sql_connection.h: open_postgres loads it).
 #include <pqxx/pqxx>
 
 #include "sql_connection.h"
@@ -110,7 +111,9 @@ class PostgresConnection final : public SqlConnection {
 // unless the URI says otherwise.
 constexpr const char* kConnectTimeout = "connect_timeout=10";
 
-std::unique_ptr<SqlConnection> open_postgres(const std::string& uri, std::string* err) {
+namespace {
+
+std::unique_ptr<SqlConnection> connect_postgres(const std::string& uri, std::string* err) {
   try {
     std::string with_timeout = uri;
     if (uri.find("connect_timeout=") == std::string::npos)
@@ -131,4 +134,12 @@ std::unique_ptr<SqlConnection> open_postgres(const std::string& uri, std::string
   }
 }
 
+const PostgresModule kModule{kPostgresModuleAbi, sizeof(PostgresModule), connect_postgres};
+
+}  // namespace
+
 }  // namespace pvm
+
+extern "C" __attribute__((visibility("default"))) const pvm::PostgresModule* pvmatrix_postgres_module() {
+  return &pvm::kModule;
+}

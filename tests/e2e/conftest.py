@@ -56,6 +56,20 @@ class CellRun:
         return f"<pvmatrix {' '.join(self.args)} rc={self.rc}\nstdout:\n{self.stdout}\nstderr:\n{self.stderr}>"
 
 
+def loaded_libraries(pvmatrix, tmp_path, *args):
+    """Runs a pvmatrix command; returns it and the file names of the shared objects that process
+    loaded (the dynamic loader's own account, LD_DEBUG=files, one file per process)."""
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    trace = tmp_path / "ld"
+    proc = subprocess.Popen([str(pvmatrix), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            stdin=subprocess.DEVNULL,
+                            env={**os.environ, "LD_DEBUG": "files", "LD_DEBUG_OUTPUT": str(trace)})
+    out, err = proc.communicate(timeout=120)
+    lines = Path(f"{trace}.{proc.pid}").read_text().splitlines()
+    loaded = {Path(line.split("file=", 1)[1].split()[0]).name for line in lines if "file=" in line}
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err), loaded
+
+
 @pytest.fixture(scope="session")
 def build_dir():
     return BUILD

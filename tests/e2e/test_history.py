@@ -23,6 +23,8 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+from conftest import loaded_libraries
+
 REPO = Path(__file__).resolve().parents[2]
 BUILD = Path(os.environ.get("PVMATRIX_BUILD", REPO / "build"))
 SCHEMA = json.loads((REPO / "reports/schema/report.schema.json").read_text())
@@ -349,6 +351,26 @@ def test_the_store_unit_tests_pass_against_postgresql(postgres):
     cases = len(re.findall(r"^TEST_P\(HistoryStoreTest,", (REPO / "tests/unit/history_store_test.cpp").read_text(), re.M))
     assert cases >= 8
     assert f"[  PASSED  ] {cases} tests" in p.stdout, p.stdout[-2000:]
+
+
+def test_only_a_postgresql_store_loads_libpq(pv, pvmatrix, postgres, tmp_path):
+    # libpqxx and libpq are the pvmatrix-postgresql module: the CLI is not linked against them,
+    # a command on an SQLite store never loads them, one on a PostgreSQL store does.
+    needed = subprocess.run(["ldd", str(pvmatrix)], capture_output=True, text=True, check=True).stdout
+    assert "libpq" not in needed
+    run = smoke_run(pv, tmp_path / "out", "--history", tmp_path / "h.sqlite")
+    assert run.returncode == 0, run.stderr
+    lite, loaded = loaded_libraries(pvmatrix, tmp_path / "lite", "history", "--history", tmp_path / "h.sqlite")
+    assert lite.returncode == 0, lite.stderr
+    assert not any(n.startswith("libpq") for n in loaded) and "pvmatrix-postgresql.so" not in loaded, sorted(loaded)
+    pg, loaded = loaded_libraries(pvmatrix, tmp_path / "pg", "history", "--history", postgres)
+    assert pg.returncode == 0, pg.stderr
+    assert "pvmatrix-postgresql.so" in loaded and any(n.startswith("libpq") for n in loaded), sorted(loaded)
+    # Without the module, a PostgreSQL store is a clear error naming it.
+    gone = subprocess.run([str(pvmatrix), "history", "--history", postgres], capture_output=True, text=True,
+                          timeout=60, stdin=subprocess.DEVNULL, env={**os.environ, "PVMATRIX_MODULE_DIR": str(tmp_path)})
+    assert gone.returncode == 2, gone
+    assert f"{tmp_path}/pvmatrix-postgresql.so" in gone.stderr, gone.stderr
 
 
 def test_runs_import_history_and_diff_on_postgresql(pv, postgres, tmp_path):

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO
+from conftest import REPO, loaded_libraries
 
 SYSTEM_URI = "qemu:///system"
 
@@ -222,30 +222,16 @@ def test_two_hosts_share_a_run_and_results_say_which(pvmatrix, world_images, lib
 
 # --- the libvirt module: loaded only by what boots through libvirt ---------------------------
 
-def _loaded_libraries(pvmatrix, tmp_path, *args):
-    """Runs a pvmatrix command; returns it and the file names of the shared objects that process
-    loaded (the dynamic loader's own account, LD_DEBUG=files, one file per process)."""
-    tmp_path.mkdir(parents=True, exist_ok=True)
-    trace = tmp_path / "ld"
-    proc = subprocess.Popen([str(pvmatrix), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            stdin=subprocess.DEVNULL,
-                            env={**os.environ, "LD_DEBUG": "files", "LD_DEBUG_OUTPUT": str(trace)})
-    out, err = proc.communicate(timeout=120)
-    lines = Path(f"{trace}.{proc.pid}").read_text().splitlines()
-    loaded = {Path(line.split("file=", 1)[1].split()[0]).name for line in lines if "file=" in line}
-    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err), loaded
-
-
 def test_only_the_libvirt_backend_loads_libvirt(pvmatrix, images, fixture_guest, readable_rom, tmp_path, libvirt_uri):
     # The CLI itself is not linked against libvirt: a command that boots through QEMU directly
     # never loads it (its ~55 libraries cost tens of ms at every process start).
     needed = subprocess.run(["ldd", str(pvmatrix)], capture_output=True, text=True, check=True).stdout
     assert "libvirt.so" not in needed
-    direct, loaded = _loaded_libraries(pvmatrix, tmp_path / "direct", "cell", "--images", str(images), "--kernel", fixture_guest("pass"),
+    direct, loaded = loaded_libraries(pvmatrix, tmp_path / "direct", "cell", "--images", str(images), "--kernel", fixture_guest("pass"),
                                        "--hv", "rom-1.13", "--rom", readable_rom, "--json")
     assert direct.returncode == 0, direct.stderr[-2000:]
     assert not any(name.startswith("libvirt.so") for name in loaded), sorted(loaded)
-    through, loaded = _loaded_libraries(pvmatrix, tmp_path / "through", "cell", "--images", str(images), "--kernel", fixture_guest("pass"),
+    through, loaded = loaded_libraries(pvmatrix, tmp_path / "through", "cell", "--images", str(images), "--kernel", fixture_guest("pass"),
                                         "--hv", "rom-1.13", "--rom", readable_rom, "--json", "--backend", "libvirt",
                                         "--connect", libvirt_uri)
     assert through.returncode == 0, through.stderr[-2000:]
