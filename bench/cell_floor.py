@@ -14,11 +14,11 @@ The ratios are the figures; milliseconds depend on the host's load. Nothing here
 import argparse
 import json
 import os
-import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -27,7 +27,6 @@ LIBVIRT = "/usr/lib/x86_64-linux-gnu/libvirt.so.0"
 
 def timed(argv, env=None):
     """(wall ms, CPU ms of the process and its children, exit status)."""
-    import time
     t0 = time.perf_counter()
     proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
                             env=env)

@@ -14,9 +14,9 @@
 
 #include "abi_diff.h"
 #include "atomic_file.h"
-#include "preamble.h"
 #include "elf_notes.h"
 #include "kernel_manifest.h"
+#include "preamble.h"
 #include "world.h"
 
 namespace pvm::cli {

@@ -14,10 +14,10 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "preamble.h"
 #include "git_worktree.h"
 #include "launcher_factory.h"
 #include "matrix.h"
+#include "preamble.h"
 #include "run_cell.h"
 #include "world.h"
 

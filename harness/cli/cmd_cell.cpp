@@ -13,9 +13,9 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "preamble.h"
 #include "launcher_factory.h"
 #include "op_group.h"
+#include "preamble.h"
 #include "predict.h"
 #include "qemu_launcher.h"
 #include "run_cell.h"

@@ -8,9 +8,9 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
-#include "preamble.h"
 #include "history_store.h"
 #include "json_text.h"
+#include "preamble.h"
 #include "verdicts.h"
 
 namespace pvm::cli {

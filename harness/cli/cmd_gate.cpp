@@ -28,9 +28,9 @@
 #include <nlohmann/json.hpp>
 
 #include "atomic_file.h"
-#include "preamble.h"
 #include "git_worktree.h"
 #include "history_store.h"
+#include "preamble.h"
 #include "result_cache.h"
 #include "run_report.h"
 #include "verdicts.h"

@@ -16,10 +16,10 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "preamble.h"
 #include "history_page.h"
 #include "history_store.h"
 #include "matrix.h"
+#include "preamble.h"
 #include "run_report.h"
 
 namespace pvm::cli {

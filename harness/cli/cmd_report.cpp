@@ -13,8 +13,8 @@
 #include <nlohmann/json.hpp>
 
 #include "atomic_file.h"
-#include "preamble.h"
 #include "html_report.h"
+#include "preamble.h"
 #include "run_report.h"
 
 namespace pvm::cli {

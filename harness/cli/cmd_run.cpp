@@ -19,15 +19,15 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "preamble.h"
 #include "known_issues.h"
 #include "launcher_factory.h"
 #include "matrix.h"
+#include "preamble.h"
 #include "predict.h"
 #include "qemu_launcher.h"
 #include "result_cache.h"
-#include "run_history.h"
 #include "run_cell.h"
+#include "run_history.h"
 #include "run_report.h"
 #include "scheduler.h"
 #include "status_printer.h"

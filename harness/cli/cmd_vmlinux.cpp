@@ -11,9 +11,9 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
-#include "preamble.h"
 #include "elf_notes.h"
 #include "json_text.h"
+#include "preamble.h"
 #include "vmlinux.h"
 
 namespace pvm::cli {

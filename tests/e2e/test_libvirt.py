@@ -222,18 +222,18 @@ def test_two_hosts_share_a_run_and_results_say_which(pvmatrix, world_images, lib
 
 # --- the libvirt module: loaded only by what boots through libvirt ---------------------------
 
-def test_only_the_libvirt_backend_loads_libvirt(pvmatrix, images, fixture_guest, readable_rom, tmp_path, libvirt_uri):
+def test_only_the_libvirt_backend_loads_libvirt(pvmatrix, images, fixture_guest, readable_rom, tmp_path,
+                                                libvirt_uri):
     # The CLI itself is not linked against libvirt: a command that boots through QEMU directly
     # never loads it (its ~55 libraries cost tens of ms at every process start).
     needed = subprocess.run(["ldd", str(pvmatrix)], capture_output=True, text=True, check=True).stdout
     assert "libvirt.so" not in needed
-    direct, loaded = loaded_libraries(pvmatrix, tmp_path / "direct", "cell", "--images", str(images), "--kernel", fixture_guest("pass"),
-                                       "--hv", "rom-1.13", "--rom", readable_rom, "--json")
+    guest = ["--images", str(images), "--kernel", fixture_guest("pass"), "--hv", "rom-1.13", "--rom", readable_rom]
+    direct, loaded = loaded_libraries(pvmatrix, tmp_path / "direct", "cell", *guest, "--json")
     assert direct.returncode == 0, direct.stderr[-2000:]
     assert not any(name.startswith("libvirt.so") for name in loaded), sorted(loaded)
-    through, loaded = loaded_libraries(pvmatrix, tmp_path / "through", "cell", "--images", str(images), "--kernel", fixture_guest("pass"),
-                                        "--hv", "rom-1.13", "--rom", readable_rom, "--json", "--backend", "libvirt",
-                                        "--connect", libvirt_uri)
+    through, loaded = loaded_libraries(pvmatrix, tmp_path / "through", "cell", *guest, "--json",
+                                       "--backend", "libvirt", "--connect", libvirt_uri)
     assert through.returncode == 0, through.stderr[-2000:]
     assert "pvmatrix-libvirt.so" in loaded and any(name.startswith("libvirt.so") for name in loaded), sorted(loaded)
 
