@@ -9,14 +9,11 @@
 #include <filesystem>
 #include <fstream>
 
+#include "text_util.h"
+
 namespace pvm {
 namespace {
 namespace fs = std::filesystem;
-
-std::string trim(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
-  return s;
-}
 
 int git(const std::string& repo, std::vector<std::string> args, std::string* out) {
   args.insert(args.begin(), {"git", "-C", repo});

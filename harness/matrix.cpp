@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "json_text.h"
+#include "text_util.h"
 #include "world.h"
 
 namespace pvm {
@@ -47,12 +48,6 @@ std::vector<std::string> split(const std::string& s, char sep) {
   }
 }
 
-std::string trim(const std::string& s) {
-  size_t b = s.find_first_not_of(" \t\n");
-  if (b == std::string::npos) return "";
-  size_t e = s.find_last_not_of(" \t\n");
-  return s.substr(b, e - b + 1);
-}
 }  // namespace
 
 std::optional<CellPattern> CellPattern::parse(const std::string& text, std::string* err) {
@@ -126,12 +121,6 @@ bool any_matches(const std::vector<CellPattern>& patterns, const MatrixCell& cel
 
 namespace {
 
-std::string join(const std::vector<std::string>& v, const char* sep = ", ") {
-  std::string s;
-  for (size_t i = 0; i < v.size(); ++i) s += (i ? sep : "") + v[i];
-  return s;
-}
-
 bool valid_name(const std::string& s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
     return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
@@ -168,7 +157,7 @@ bool expand_axis(const Reader& r, const json& doc, const char* key, const std::v
   std::string ptr = std::string("/") + key;
   if (!doc.contains(key)) {
     *err = r.error("", fmt::format("missing key '{}' (a list of {} names or globs; known: {})", key, what,
-                                   join(exists)));
+                                   join(exists, ", ")));
     return false;
   }
   const json& axis = doc.at(key);
@@ -192,7 +181,7 @@ bool expand_axis(const Reader& r, const json& doc, const char* key, const std::v
     if (!any) {
       *err = r.error(iptr, fmt::format("{} '{}' {} (known: {})", what, glob,
                          glob.find_first_of("*?[") == std::string::npos ? "does not exist" : "matches nothing",
-                         join(exists)));
+                         join(exists, ", ")));
       return false;
     }
   }

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "pvrom/calls.h"
+#include "text_util.h"
 #include "world.h"
 
 namespace pvm {
@@ -70,12 +71,6 @@ constexpr std::string_view kProbeOrder[] = {
 size_t probe_rank(std::string_view probe) {
   auto it = std::find(std::begin(kProbeOrder), std::end(kProbeOrder), probe);
   return static_cast<size_t>(it - std::begin(kProbeOrder));
-}
-
-std::string join(const std::vector<std::string>& items, std::string_view sep) {
-  std::string s;
-  for (const auto& i : items) s += (s.empty() ? "" : std::string(sep)) + i;
-  return s;
 }
 
 std::map<std::string, std::string> all_native() {

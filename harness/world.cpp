@@ -6,17 +6,13 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include "text_util.h"
+
 namespace pvm {
 
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string join(const std::vector<std::string>& v) {
-  std::string out;
-  for (const auto& s : v) out += (out.empty() ? "" : " ") + s;
-  return out;
-}
 
 std::string from_env(const std::string& flag, const char* env, const char* compiled) {
   if (!flag.empty()) return flag;
@@ -139,15 +135,15 @@ std::optional<CellSpec> World::make_spec(const std::string& kernel, const std::s
   bool known_kernel = std::find(releases_.begin(), releases_.end(), kernel) != releases_.end() ||
                       std::find(fixtures_.begin(), fixtures_.end(), kernel) != fixtures_.end();
   if (!known_kernel) {
-    *err = "unknown kernel release \"" + kernel + "\"; known releases: " + join(releases_);
-    if (!fixtures_.empty()) *err += "; test guests: " + join(fixtures_);
+    *err = "unknown kernel release \"" + kernel + "\"; known releases: " + join(releases_, " ");
+    if (!fixtures_.empty()) *err += "; test guests: " + join(fixtures_, " ");
     return std::nullopt;
   }
   const HypervisorVersion* v = find_version(hv);
   if (!v) {
     std::vector<std::string> names;
     for (const auto& x : versions_) names.push_back(x.name);
-    *err = "unknown hypervisor version \"" + hv + "\"; known versions: " + join(names);
+    *err = "unknown hypervisor version \"" + hv + "\"; known versions: " + join(names, " ");
     return std::nullopt;
   }
   CellSpec s;

@@ -9,6 +9,7 @@
 
 #include "cell.h"
 #include "op_group.h"
+#include "text_util.h"
 
 namespace pvm {
 namespace {
@@ -128,12 +129,6 @@ std::string describe(const CellSide& s) {
       out += " (" + one_line(s.reason) + ")";
     }
   }
-  return out;
-}
-
-std::string join(const std::vector<std::string>& parts, const std::string& sep) {
-  std::string out;
-  for (const auto& p : parts) out += (out.empty() ? "" : sep) + p;
   return out;
 }
 
