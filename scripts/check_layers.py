@@ -5,6 +5,7 @@ Layers, lowest first; a file may include headers of its own layer and of the lay
   abi      hypervisor-versions/rom/include/pvrom/   the ROM ABI, freestanding (kernel, ROMs, host)
   core     harness/*.{h,cpp}                        the model, world, launchers, protocol, cache, history
   reports  reports/ (and its generated report_assets.h)   the writers: JSON, JUnit, summary, HTML
+  workflows harness/workflows/                      the gate as library code (over a GateEnvironment)
   cli      harness/cli/, hypervisor-versions/rom/tools/   option parsing and printing; the ROM build tools
 The guest side (kernel/, hypervisor-versions/rom/ outside include/) may include only its own
 headers and the abi layer: it is freestanding code the host never links.
@@ -16,7 +17,7 @@ import re
 import sys
 from pathlib import Path
 
-LAYERS = ["abi", "core", "reports", "cli"]
+LAYERS = ["abi", "core", "reports", "workflows", "cli"]
 INCLUDE = re.compile(r'^[ \t]*#[ \t]*include[ \t]+"([^"]+)"', re.M)
 GENERATED = {"report_assets.h": "reports"}  # built into build/reports/generated
 
@@ -28,6 +29,8 @@ def layer_of(rel):
         return "abi"
     if p.startswith("harness/cli/") or p.startswith("hypervisor-versions/rom/tools/"):
         return "cli"  # the CLI, and the host tools that build the ROMs (romgen, romfix)
+    if p.startswith("harness/workflows/") and rel.suffix in (".h", ".cpp"):
+        return "workflows"
     if p.startswith("harness/") and rel.suffix in (".h", ".cpp") and len(rel.parts) == 2:
         return "core"
     if p.startswith("reports/") and rel.suffix in (".h", ".cpp"):
@@ -41,7 +44,8 @@ def resolve(root, source, name):
     """The repository-relative path an include names (the including file's directory first, then
     the include directories every layer is given), or None for a system/unknown header."""
     candidates = [source.parent / name, root / "harness" / name, root / "reports" / name,
-                  root / "hypervisor-versions/rom/include" / name, root / "harness/cli" / name]
+                  root / "hypervisor-versions/rom/include" / name, root / "harness/workflows" / name,
+                  root / "harness/cli" / name]
     for c in candidates:
         if c.is_file():
             return c.resolve().relative_to(root)

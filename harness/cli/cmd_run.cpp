@@ -189,67 +189,54 @@ bool read_cells_jsonl(const std::string& path, std::map<std::string, json>* out,
   return true;
 }
 
-int run_run(RunOptions o) {
-  auto fail = [](const std::string& message) { return command_error("run", message); };
-  std::string err;
-  // Parse, discover, filter.
-  const std::string root = o.world.resolved_root();
-  auto world = o.world.load(&err);
-  if (!world) return fail(err);
-  Selection sel;
-  const auto overrides = [&o](Matrix& m) {
-    if (o.retries >= 0) m.retries = o.retries;
-    if (o.timeout_s > 0) m.timeout_s = o.timeout_s;
-  };
-  if (!select_cells(*world, o.matrix, o.only, o.shard, &sel, &err, overrides)) return fail(err);
-  Matrix& m = sel.matrix;
-  const KnownIssues& known = sel.known;
-  const std::vector<CellSpec>& specs = sel.specs;
-  if (!o.shard.empty() && m.cells.empty())
-    return fail(fmt::format("--shard {} of {} holds no cell", o.shard, o.matrix));
-  if (o.out.empty()) o.out = o.resume.empty() ? "out/" + m.name : o.resume;
-  // The history store is opened before anything boots: one of a newer schema stops the run here.
-  RunHistory history(o.dry_run ? "none" : o.history.empty() ? default_history_location(o.out) : o.history);
-  if (!history.check(&err)) return fail(err);
-
-  // Cells already done: --resume keeps them, --from-cells provides them all.
-  std::map<std::string, json> kept;
+/// Cells already done: --resume keeps them (from a run of the same matrix file), --from-cells
+/// provides them all.
+bool kept_cells(const RunOptions& o, const Matrix& m, std::map<std::string, json>* kept, std::string* err) {
   if (!o.resume.empty()) {
     json old;
-    if (!read_report(o.resume + "/report.json", &old, &err)) return fail(err);
+    if (!read_report(o.resume + "/report.json", &old, err)) return false;
     const json& meta = old.value("meta", json::object());
     if (meta.contains("matrix") && meta["matrix"].value("sha256", "") != m.sha256)
-      return fail(fmt::format("--resume {}: that run used a different matrix file (sha256 differs)", o.resume));
-    for (const json& c : old.at("cells")) kept[c.at("id").get<std::string>()] = c;
+      return *err = fmt::format("--resume {}: that run used a different matrix file (sha256 differs)", o.resume), false;
+    for (const json& c : old.at("cells")) (*kept)[c.at("id").get<std::string>()] = c;
   }
-  if (!o.from_cells.empty() && !read_cells_jsonl(o.from_cells, &kept, &err)) return fail(err);
-  std::vector<CellSpec> todo;
-  for (const CellSpec& s : specs)
-    if (!kept.count(s.id()) && o.from_cells.empty()) todo.push_back(s);
+  return o.from_cells.empty() || read_cells_jsonl(o.from_cells, kept, err);
+}
 
-  // Launch.
+/// What boots a run's cells: the launcher (none for a dry run or nothing to boot), the result
+/// cache in front of it with --cache, and how many at once.
+struct Boots {
+  std::unique_ptr<Launcher> launcher;
+  std::unique_ptr<ResultCache> cache;
+  std::unique_ptr<CachingLauncher> cached;
+  Launcher* with = nullptr;  ///< the cache when there is one, else the launcher
+  int jobs = 0;
+  std::atomic<size_t> retry_boots{0};  ///< retries booted past the cache
+};
+
+bool open_boots(const RunOptions& o, bool anything_to_boot, Boots* b, std::string* err) {
   LauncherOptions lo;
   lo.backend = o.backend;
   lo.qemu_binary = o.qemu;
   lo.connect = o.connect;
-  std::unique_ptr<Launcher> launcher;
-  if (!o.dry_run && !todo.empty()) {
-    launcher = make_launcher(lo, &err);
-    if (!launcher) return fail(err);
+  if (!o.dry_run && anything_to_boot) {
+    b->launcher = make_launcher(lo, err);
+    if (!b->launcher) return false;
   }
-  std::unique_ptr<ResultCache> cache;
-  std::unique_ptr<CachingLauncher> cached;
-  if (launcher && o.cache) {
-    cache = std::make_unique<ResultCache>(default_cache_dir());
-    cached = std::make_unique<CachingLauncher>(*launcher, *cache);
+  if (b->launcher && o.cache) {
+    b->cache = std::make_unique<ResultCache>(default_cache_dir());
+    b->cached = std::make_unique<CachingLauncher>(*b->launcher, *b->cache);
   }
-  Launcher* boot_with = cached ? static_cast<Launcher*>(cached.get()) : launcher.get();
-  int jobs = o.jobs;
-  if (jobs <= 0 && launcher) jobs = static_cast<int>(suggested_jobs(*launcher));
-  if (jobs <= 0) jobs = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  b->with = b->cached ? static_cast<Launcher*>(b->cached.get()) : b->launcher.get();
+  b->jobs = o.jobs;
+  if (b->jobs <= 0 && b->launcher) b->jobs = static_cast<int>(suggested_jobs(*b->launcher));
+  if (b->jobs <= 0) b->jobs = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  return true;
+}
 
+json run_meta(const RunOptions& o, const Matrix& m, int jobs) {
   RunMetaInputs mi;
-  mi.root = root;
+  mi.root = o.world.resolved_root();
   mi.qemu_binary = o.qemu.empty() ? kDefaultQemu : o.qemu;
   mi.matrix_path = m.path;
   mi.matrix_name = m.name;
@@ -261,43 +248,87 @@ int run_run(RunOptions o) {
   mi.shard = o.shard;
   mi.retries = m.retries;
   mi.timeout_s = m.timeout_s;
-  json meta = collect_run_meta(mi);
-  std::error_code ec;
-  fs::create_directories(o.out + "/logs", ec);
-  if (ec) return fail(fmt::format("cannot create {}/logs: {}", o.out, ec.message()));
+  return collect_run_meta(mi);
+}
 
+/// Boots `todo` through the scheduler: logs under `o.out`, retries past the cache.
+ScheduledRun boot_cells(const RunOptions& o, const Matrix& m, const KnownIssues& known,
+                        const std::vector<CellSpec>& todo, Boots& b) {
   install_signal_handlers();
   StatusPrinter printer(stdout, detect_line_mode(stdout));
   SchedulerOptions so;
-  so.parallelism = jobs;
+  so.parallelism = b.jobs;
   so.retries = m.retries;
   so.known_issues = &known;
   so.interrupt = &g_interrupt;
   so.on_interrupt = [&] {
-    if (launcher) launcher->kill_all();
+    if (b.launcher) b.launcher->kill_all();
   };
-  const std::string out_dir = o.out;
-  std::atomic<size_t> retry_boots{0};
   BootOnce boot = [&](const CellSpec& spec, int attempt) {
     if (o.dry_run) return dry_boot(spec);
     RunCellOptions ro;
     ro.log_field = log_field(spec, attempt);
-    ro.log_file = out_dir + "/" + ro.log_field;
+    ro.log_file = o.out + "/" + ro.log_field;
     // A retry must really boot: the cache would replay the attempt it is meant to doubt.
-    if (attempt > 1 && cached) {
-      retry_boots.fetch_add(1);
-      return run_cell(*launcher, spec, ro);
+    if (attempt > 1 && b.cached) {
+      b.retry_boots.fetch_add(1);
+      return run_cell(*b.launcher, spec, ro);
     }
-    return run_cell(*boot_with, spec, ro);
+    return run_cell(*b.with, spec, ro);
   };
-  ScheduledRun run = run_cells(todo, boot, printer, so);
+  return run_cells(todo, boot, printer, so);
+}
+
+/// One line of counts: "197/197 cells: 180 PASS, 17 XFAIL -> out/nightly/report.json".
+void print_counts(const json& report, size_t selected, bool complete, const std::string& out) {
+  std::string counts;
+  for (const auto& [status, n] : report["summary"]["by_status"].items())
+    if (n.get<int>() > 0) counts += fmt::format("{}{} {}", counts.empty() ? "" : ", ", n.get<int>(), status);
+  std::printf("pvmatrix: %zu/%zu cells%s: %s -> %s/report.json\n", report["cells"].size(), selected,
+              complete ? "" : " (partial)", counts.c_str(), out.c_str());
+}
+
+int run_run(RunOptions o) {
+  auto fail = [](const std::string& message) { return command_error("run", message); };
+  std::string err;
+  // Parse, discover, filter.
+  auto world = o.world.load(&err);
+  if (!world) return fail(err);
+  Selection sel;
+  const auto overrides = [&o](Matrix& m) {
+    if (o.retries >= 0) m.retries = o.retries;
+    if (o.timeout_s > 0) m.timeout_s = o.timeout_s;
+  };
+  if (!select_cells(*world, o.matrix, o.only, o.shard, &sel, &err, overrides)) return fail(err);
+  const Matrix& m = sel.matrix;
+  const std::vector<CellSpec>& specs = sel.specs;
+  if (!o.shard.empty() && m.cells.empty())
+    return fail(fmt::format("--shard {} of {} holds no cell", o.shard, o.matrix));
+  if (o.out.empty()) o.out = o.resume.empty() ? "out/" + m.name : o.resume;
+  // The history store is opened before anything boots: one of a newer schema stops the run here.
+  RunHistory history(o.dry_run ? "none" : o.history.empty() ? default_history_location(o.out) : o.history);
+  if (!history.check(&err)) return fail(err);
+  std::map<std::string, json> kept;
+  if (!kept_cells(o, m, &kept, &err)) return fail(err);
+  std::vector<CellSpec> todo;
+  for (const CellSpec& s : specs)
+    if (!kept.count(s.id()) && o.from_cells.empty()) todo.push_back(s);
+
+  // Launch.
+  Boots boots;
+  if (!open_boots(o, !todo.empty(), &boots, &err)) return fail(err);
+  json meta = run_meta(o, m, boots.jobs);
+  std::error_code ec;
+  fs::create_directories(o.out + "/logs", ec);
+  if (ec) return fail(fmt::format("cannot create {}/logs: {}", o.out, ec.message()));
+  ScheduledRun run = boot_cells(o, m, sel.known, todo, boots);
 
   // Report: every cell of the selection that has a result, in matrix order.
   std::map<std::string, json> fresh;
   for (auto& r : run.results)
     if (r) fresh[r->spec.id()] = json(*r);
   if (o.workarounds && !o.dry_run && run.interrupted_by == 0)
-    search_workarounds(*world, *boot_with, run.results, &fresh, jobs, static_cast<size_t>(o.workaround_cells),
+    search_workarounds(*world, *boots.with, run.results, &fresh, boots.jobs, static_cast<size_t>(o.workaround_cells),
                        &g_interrupt);
   json cells = json::array();
   for (const CellSpec& s : specs) {
@@ -308,6 +339,9 @@ int run_run(RunOptions o) {
   const bool complete = cells.size() == specs.size() && run.interrupted_by == 0;
   finish_run_meta(&meta);
   if (!o.resume.empty()) meta["resumed_from"] = o.resume + "/report.json";
+  // What the cache answered, for the reader and for the gate (which reads it, not this output).
+  const size_t cache_boots = boots.cached ? boots.cached->boots() + boots.retry_boots.load() : 0;
+  if (boots.cached) meta["cache"] = {{"hits", boots.cached->hits()}, {"boots", cache_boots}};
   json report = make_report(std::move(meta), axes_of(m), std::move(cells), complete);
   bool history_ok = true;
   if (run.interrupted_by == 0 && history.enabled()) {
@@ -317,13 +351,8 @@ int run_run(RunOptions o) {
   else history.skip("interrupted: import the report after --resume completes it");
   if (!write_reports(report, o.out, default_report_writers(), &err)) return fail(err);
 
-  // One line of counts, then the exit status.
-  std::string counts;
-  for (const auto& [status, n] : report["summary"]["by_status"].items())
-    if (n.get<int>() > 0) counts += fmt::format("{}{} {}", counts.empty() ? "" : ", ", n.get<int>(), status);
-  std::printf("pvmatrix: %zu/%zu cells%s: %s -> %s/report.json\n", report["cells"].size(), specs.size(),
-              complete ? "" : " (partial)", counts.c_str(), o.out.c_str());
-  if (cache) std::printf("pvmatrix: cache: %zu hits, %zu boots\n", cached->hits(), cached->boots() + retry_boots.load());
+  print_counts(report, specs.size(), complete, o.out);
+  if (boots.cached) std::printf("pvmatrix: cache: %zu hits, %zu boots\n", boots.cached->hits(), cache_boots);
   if (run.interrupted_by == SIGINT) return 130;
   if (run.interrupted_by != 0 || !history_ok) return kExitUsage;
   return report["summary"]["unexpected"].get<int>() > 0 ? kExitFailure : kExitOk;
