@@ -131,6 +131,93 @@ struct Run {
   std::string resume_failure;  ///< why the paused domain could not be resumed
 };
 
+/// The domain XML of `spec` (its images staged as world-readable copies beside the serial file;
+/// the report keeps the user's paths), also written to `xml_path` for a human to reproduce the
+/// boot. "" with *err when an image cannot be staged.
+std::string write_domain(const CellSpec& spec, const LibvirtDomainOptions& dopts, const std::string& xml_path,
+                         std::string* err) {
+  const std::filesystem::path dir = std::filesystem::path(xml_path).parent_path();
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  std::filesystem::remove(dopts.serial_path, ec);
+  CellSpec staged = spec;
+  for (std::string* image : {&staged.kernel_image, &staged.rom_image}) {
+    if (image->empty()) continue;
+    *image = stage_readable(*image, dir, err);
+    if (image->empty()) return "";
+  }
+  const std::string xml = domain_xml(staged, dopts);
+  std::ofstream(xml_path, std::ios::trunc) << xml;  // the boot does not depend on it
+  return xml;
+}
+
+/// Starts the domain paused, then resumes it: a guest that finishes within microseconds would
+/// otherwise stop while libvirt still sets the domain up, and the create call would wait for
+/// QEMU to be reaped and then fail. The resume runs on a thread of its own (when the guest stops
+/// within microseconds of `cont`, the call returns only once libvirt has seen QEMU reaped,
+/// seconds here) and leaves a failure in `run`. Null when the domain cannot be created.
+virDomainPtr start_domain(virConnectPtr conn, const std::string& xml, const std::shared_ptr<Run>& run) {
+  virDomainPtr dom = virDomainCreateXML(conn, xml.c_str(), VIR_DOMAIN_START_AUTODESTROY | VIR_DOMAIN_START_PAUSED);
+  if (!dom) return nullptr;
+  virDomainRef(dom);
+  std::thread([dom, run] {
+    std::string failure;
+    if (virDomainResume(dom) < 0) {
+      const std::string why = last_error();
+      int state = 0;
+      if (virDomainGetState(dom, &state, nullptr, 0) == 0 && state == VIR_DOMAIN_PAUSED) failure = why;
+    }
+    virDomainFree(dom);
+    std::lock_guard lock(run->mu);
+    run->resume_failure = failure;
+    run->cv.notify_all();
+  }).detach();
+  return dom;
+}
+
+/// Follows a started domain until it stops (true), or its answer is in and it has been quiet
+/// for `grace_s`, or the deadline passes, or kill_all() interrupts it, or it could not be
+/// resumed (false; *out says which).
+bool wait_for_end(Run& run, SerialTail& tail, virDomainPtr dom, Clock::time_point deadline, double grace_s,
+                  const std::string& uri, const std::string& name, BootOutcome* out) {
+  const auto grace = std::chrono::duration<double>(grace_s);
+  auto last_growth = Clock::now();
+  auto next_state_poll = Clock::now() + std::chrono::seconds(2);
+  for (;;) {
+    bool stopped, interrupted;
+    std::string resume_failure;
+    {
+      std::unique_lock lock(run.mu);
+      run.cv.wait_for(lock, std::chrono::milliseconds(10),
+                      [&] { return run.stopped || run.interrupted || !run.resume_failure.empty(); });
+      stopped = run.stopped;
+      interrupted = run.interrupted;
+      resume_failure = run.resume_failure;
+    }
+    if (!resume_failure.empty()) {
+      out->started = false;
+      out->start_error = fmt::format("libvirt {}: cannot resume domain {}: {}", uri, name, resume_failure);
+      return false;
+    }
+    const auto now = Clock::now();
+    if (tail.poll(*out)) last_growth = now;
+    if (stopped) return true;
+    if (interrupted) return out->interrupted = true, false;
+    if (now >= deadline) return out->timed_out = true, false;
+    // The guest said `done` (or crashed) and has been quiet since: its exit status is
+    // unknowable here, so waiting for libvirt to notice QEMU's exit (seconds where zombies
+    // are reaped late) would add nothing the records do not already say.
+    if (tail.final_record() && now - last_growth >= grace) return false;
+    // In case an event was lost. Not once the guest has given its answer: while libvirt
+    // tears down a domain whose QEMU exited, every call on it blocks until the reap.
+    if (!tail.final_record() && now >= next_state_poll) {
+      next_state_poll = now + std::chrono::seconds(2);
+      int state = 0;
+      if (virDomainGetState(dom, &state, nullptr, 0) < 0 || state == VIR_DOMAIN_SHUTOFF) return true;
+    }
+  }
+}
+
 }  // namespace
 
 struct LibvirtLauncher::Impl {
@@ -177,6 +264,19 @@ struct LibvirtLauncher::Impl {
       --retiring;
       retire_cv.notify_all();
     }).detach();
+  }
+
+  /// Registers a domain's run before the domain exists (a fast guest may stop before CreateXML
+  /// returns); false once kill_all() was called.
+  bool enroll(const std::string& name, std::shared_ptr<Run> run) {
+    std::lock_guard lock(mu);
+    if (killed) return false;
+    runs[name] = std::move(run);
+    return true;
+  }
+  void unenroll(const std::string& name) {
+    std::lock_guard lock(mu);
+    runs.erase(name);
   }
 
   /// Waits until every retired domain is gone.
@@ -270,153 +370,60 @@ BootOutcome LibvirtLauncher::boot(const CellSpec& spec) {
 
   // Unique per process, across every launcher of a pool (names also key cgroups and logs).
   static std::atomic<unsigned> counter{0};
-  const std::string name = fmt::format("pvm-{}-{}", ::getpid(), ++counter);
+  LibvirtDomainOptions dopts;
+  dopts.name = fmt::format("pvm-{}-{}", ::getpid(), ++counter);
+  const std::string& name = dopts.name;
   const std::filesystem::path dir = options_.work_dir;
-  const std::string serial_path = (dir / (name + ".serial")).string();
+  dopts.serial_path = (dir / (name + ".serial")).string();
+  dopts.emulator = options_.emulator;
   const std::string xml_path = (dir / (name + ".xml")).string();
   out.cmdline = {"virsh", "-c", options_.uri, "create", xml_path};
-
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  std::filesystem::remove(serial_path, ec);
-  // The guest sees staged, world-readable copies; the report keeps the user's paths.
-  CellSpec staged = spec;
-  for (std::string* image : {&staged.kernel_image, &staged.rom_image}) {
-    if (image->empty()) continue;
-    std::string err;
-    *image = stage_readable(*image, dir, &err);
-    if (image->empty()) {
-      out.start_error = err;
-      return finish();
-    }
-  }
-  LibvirtDomainOptions dopts;
-  dopts.name = name;
-  dopts.serial_path = serial_path;
-  dopts.emulator = options_.emulator;
-  const std::string xml = domain_xml(staged, dopts);
-  {
-    std::ofstream f(xml_path, std::ios::trunc);
-    f << xml;  // for a human to reproduce; the boot does not depend on it
-  }
+  std::string err;
+  const std::string xml = write_domain(spec, dopts, xml_path, &err);
+  if (xml.empty()) return out.start_error = err, finish();
 
   auto run = std::make_shared<Run>();
-  {
-    std::lock_guard lock(impl_->mu);
-    if (impl_->killed) {
-      out.interrupted = true;
-      out.start_error = "interrupted before start";
-      return finish();
-    }
-    // Registered before the domain exists: a fast guest may stop before CreateXML returns.
-    impl_->runs[name] = run;
+  if (!impl_->enroll(name, run)) {
+    out.interrupted = true;
+    out.start_error = "interrupted before start";
+    return finish();
   }
-  auto unregister = [&] {
-    std::lock_guard lock(impl_->mu);
-    impl_->runs.erase(name);
-  };
-
-  std::string err;
   virConnectPtr conn = impl_->connection(&err);
   if (!conn) {
     out.start_error = err;
-    unregister();
+    impl_->unenroll(name);
     return finish();
   }
-  SerialTail tail(serial_path);
-  // Started paused, then resumed: a guest that finishes within microseconds would
-  // otherwise stop while libvirt still sets the domain up, and the create call would wait
-  // for QEMU to be reaped and then fail.
-  virDomainPtr dom = virDomainCreateXML(conn, xml.c_str(),
-                                        VIR_DOMAIN_START_AUTODESTROY | VIR_DOMAIN_START_PAUSED);
+  SerialTail tail(dopts.serial_path);
+  virDomainPtr dom = start_domain(conn, xml, run);
   if (!dom) {
     out.start_error = fmt::format("libvirt {}: cannot start domain {}: {}", options_.uri, name, last_error());
-    unregister();
+    impl_->unenroll(name);
     virConnectClose(conn);
     return finish();
   }
-  // Resumed from a thread of its own: when the guest stops within microseconds of `cont`,
-  // the resume call only returns once libvirt has seen QEMU reaped (seconds here).
-  virDomainRef(dom);
-  std::thread([dom, run] {
-    std::string failure;
-    if (virDomainResume(dom) < 0) {
-      const std::string why = last_error();
-      int state = 0;
-      if (virDomainGetState(dom, &state, nullptr, 0) == 0 && state == VIR_DOMAIN_PAUSED) failure = why;
-    }
-    virDomainFree(dom);
-    std::lock_guard lock(run->mu);
-    run->resume_failure = failure;
-    run->cv.notify_all();
-  }).detach();
   out.started = true;
-
   // The budget starts with the guest, not with the daemon (a fresh daemon probes QEMU first).
   const auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
                                            std::chrono::duration<double>(spec.timeout_s));
-  const auto grace = std::chrono::duration<double>(options_.done_grace_s);
-  auto last_growth = Clock::now();
-  auto next_state_poll = Clock::now() + std::chrono::seconds(2);
-  bool stopped = false;
-  for (;;) {
-    bool interrupted;
-    std::string resume_failure;
-    {
-      std::unique_lock lock(run->mu);
-      run->cv.wait_for(lock, std::chrono::milliseconds(10),
-                       [&] { return run->stopped || run->interrupted || !run->resume_failure.empty(); });
-      stopped = run->stopped;
-      interrupted = run->interrupted;
-      resume_failure = run->resume_failure;
-    }
-    if (!resume_failure.empty()) {
-      out.started = false;
-      out.start_error = fmt::format("libvirt {}: cannot resume domain {}: {}", options_.uri, name, resume_failure);
-      break;
-    }
-    const auto now = Clock::now();
-    if (tail.poll(out)) last_growth = now;
-    if (stopped) break;
-    if (interrupted) {
-      out.interrupted = true;
-      break;
-    }
-    if (now >= deadline) {
-      out.timed_out = true;
-      break;
-    }
-    // The guest said `done` (or crashed) and has been quiet since: its exit status is
-    // unknowable here, so waiting for libvirt to notice QEMU's exit (seconds where zombies
-    // are reaped late) would add nothing the records do not already say.
-    if (tail.final_record() && now - last_growth >= grace) break;
-    // In case an event was lost. Not once the guest has given its answer: while libvirt
-    // tears down a domain whose QEMU exited, every call on it blocks until the reap.
-    if (!tail.final_record() && now >= next_state_poll) {
-      next_state_poll = now + std::chrono::seconds(2);
-      int state = 0;
-      if (virDomainGetState(dom, &state, nullptr, 0) < 0 || state == VIR_DOMAIN_SHUTOFF) {
-        stopped = true;
-        break;
-      }
-    }
-  }
+  const bool stopped = wait_for_end(*run, tail, dom, deadline, options_.done_grace_s, options_.uri, name, &out);
   tail.poll(out);
   if (!tail.opened())
     out.stderr_text += fmt::format(
         "libvirt: serial file {} is not readable here; the work dir must be shared with the "
-        "libvirt host at the same path\n", serial_path);
+        "libvirt host at the same path\n", dopts.serial_path);
   // After a final record the guest normally stops by itself at once: it gets until the
   // cell's deadline to do so. On a timeout or interrupt it is destroyed now.
   const bool ended_early = !stopped && !out.timed_out && !out.interrupted && out.started;
   if (stopped) {
     virDomainFree(dom);
-    unregister();
+    impl_->unenroll(name);
   } else {
     impl_->retire(dom, name, run, ended_early ? deadline : Clock::now());
   }
   virConnectClose(conn);
-  std::filesystem::remove(serial_path, ec);
+  std::error_code ec;
+  std::filesystem::remove(dopts.serial_path, ec);
   return finish();
 }
 

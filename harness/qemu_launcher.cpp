@@ -70,7 +70,64 @@ bool drain(int fd, std::string& buf, size_t limit, uint64_t& total, bool& trunca
   }
 }
 
+/// The inputs a boot of `spec` reads, checked before anything starts: "" or why one is missing.
+std::string missing_input(const CellSpec& spec, const std::string& qemu) {
+  if (access(qemu.c_str(), X_OK) != 0) return fmt::format("QEMU binary {}: {}", qemu, std::strerror(errno));
+  const std::pair<const char*, const std::string*> files[] = {
+      {"Xen binary", spec.family == "xen" ? &spec.hypervisor_image : nullptr},
+      {"kernel image", &spec.kernel_image},
+      {"initramfs", spec.initrd.empty() ? nullptr : &spec.initrd},
+      {"ROM image", spec.rom_image.empty() ? nullptr : &spec.rom_image}};
+  for (const auto& [what, path] : files)
+    if (path)
+      if (auto e = check_file(what, *path); !e.empty()) return e;
+  return {};
+}
+
+uint64_t now_ns() {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count());
+}
+
 }  // namespace
+
+/// The time a boot may take counts what the guest could run (host_share.h): wall time minus the
+/// time QEMU sat on a run queue. A busy host slows a boot down but does not make it a HANG; past
+/// kWallSafetyFactor times the budget in wall time, the host is blamed (ERROR).
+class QemuLauncher::BootBudget {
+ public:
+  BootBudget(pid_t pid, double timeout_s)
+      : pid_(pid),
+        budget_ns_(static_cast<uint64_t>(timeout_s * 1e9)),
+        wall_limit_ns_(static_cast<uint64_t>(timeout_s * kWallSafetyFactor * 1e9)) {
+    meter_.start(now_ns(), read_thread_shares(pid));
+    last_sample_ = now_ns();
+  }
+  /// True (and the boot is over) when the budget or the wall-clock limit is used up.
+  bool exhausted(BootOutcome* out) {
+    const uint64_t now = now_ns();
+    if (now - last_sample_ >= 50'000'000) {  // sample at most every 50 ms
+      meter_.sample(now, read_thread_shares(pid_));
+      last_sample_ = now;
+    }
+    if (meter_.progress_ns() >= budget_ns_) return out->timed_out = true;
+    if (meter_.wall_ns() >= wall_limit_ns_) return out->host_limit = true;
+    return false;
+  }
+  void last_sample() {
+    if (ThreadShares last = read_thread_shares(pid_); last.ok) meter_.sample(now_ns(), last);
+  }
+  /// The boot's CPU and run-queue time, when every sample could be read.
+  void finish(BootOutcome* out) const {
+    if (!meter_.measured()) return;
+    out->cpu_ms = meter_.cpu_ns() / 1'000'000;
+    out->starved_ms = meter_.starved_ns() / 1'000'000;
+  }
+
+ private:
+  pid_t pid_;
+  uint64_t budget_ns_, wall_limit_ns_, last_sample_ = 0;
+  ProgressMeter meter_;
+};
 
 QemuLauncher::QemuLauncher(std::string qemu) : qemu_(std::move(qemu)) {}
 
@@ -131,52 +188,36 @@ BootOutcome QemuLauncher::boot(const CellSpec& spec) {
   BootOutcome out;
   out.cmdline = argv(spec);
   out.host = "localhost";
-  auto start = Clock::now();
-  const std::string& qemu = out.cmdline.front();
-  const bool xen = spec.family == "xen";
+  const auto start = Clock::now();
   // Through Xen, or from a real kernel (no isa-debug-exit: it powers off through ACPI, and
   // panic=-1 makes a panic a reset, QEMU exits 0 either way), the status says nothing: the
   // records decide.
-  const bool watch = xen || spec.kernel_family == "linux";
+  const bool watch = spec.family == "xen" || spec.kernel_family == "linux";
   if (watch) out.exit_status_known = false;
-  // Xen's and Linux's end banners count too (they halt or reset rather than exit).
-  BootEndWatch end(/*console_banners=*/true);
+  out.start_error = missing_input(spec, out.cmdline.front());
+  if (!out.start_error.empty()) return out;
+  Child child;
+  if (!spawn(&out, &child)) return out;
+  BootBudget budget(child.pid, spec.timeout_s);
+  read_until_over(child, watch, budget, &out);
+  reap(child, budget, &out);
+  out.duration_ms = static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count());
+  budget.finish(&out);
+  return out;
+}
 
-  if (access(qemu.c_str(), X_OK) != 0) {
-    out.start_error = fmt::format("QEMU binary {}: {}", qemu, std::strerror(errno));
-    return out;
-  }
-  if (xen)
-    if (auto e = check_file("Xen binary", spec.hypervisor_image); !e.empty()) {
-      out.start_error = e;
-      return out;
-    }
-  if (auto e = check_file("kernel image", spec.kernel_image); !e.empty()) {
-    out.start_error = e;
-    return out;
-  }
-  if (!spec.initrd.empty())
-    if (auto e = check_file("initramfs", spec.initrd); !e.empty()) {
-      out.start_error = e;
-      return out;
-    }
-  if (!spec.rom_image.empty())
-    if (auto e = check_file("ROM image", spec.rom_image); !e.empty()) {
-      out.start_error = e;
-      return out;
-    }
-
+bool QemuLauncher::spawn(BootOutcome* out, Child* child) {
   int serial_pipe[2], err_pipe[2];
   if (pipe2(serial_pipe, O_CLOEXEC) != 0) {
-    out.start_error = fmt::format("pipe: {}", std::strerror(errno));
-    return out;
+    out->start_error = fmt::format("pipe: {}", std::strerror(errno));
+    return false;
   }
   if (pipe2(err_pipe, O_CLOEXEC) != 0) {
-    out.start_error = fmt::format("pipe: {}", std::strerror(errno));
+    out->start_error = fmt::format("pipe: {}", std::strerror(errno));
     close(serial_pipe[0]), close(serial_pipe[1]);
-    return out;
+    return false;
   }
-
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
@@ -191,20 +232,18 @@ BootOutcome QemuLauncher::boot(const CellSpec& spec) {
   posix_spawnattr_setsigmask(&attr, &none);
   posix_spawnattr_setsigdefault(&attr, &all);
   posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-
   std::vector<char*> args;
-  for (auto& s : out.cmdline) args.push_back(s.data());
+  for (auto& s : out->cmdline) args.push_back(s.data());
   args.push_back(nullptr);
-
-  pid_t pid = -1;
   int rc = 0;
   {
+    // Under the lock: kill_all() either sees this QEMU or stops it from starting.
     std::lock_guard lock(mu_);
     if (interrupted_) {
       rc = -1;
     } else {
-      rc = posix_spawn(&pid, qemu.c_str(), &fa, &attr, args.data(), environ);
-      if (rc == 0) live_.insert(pid);
+      rc = posix_spawn(&child->pid, args[0], &fa, &attr, args.data(), environ);
+      if (rc == 0) live_.insert(child->pid);
     }
   }
   posix_spawn_file_actions_destroy(&fa);
@@ -213,98 +252,77 @@ BootOutcome QemuLauncher::boot(const CellSpec& spec) {
   close(err_pipe[1]);
   if (rc != 0) {
     close(serial_pipe[0]), close(err_pipe[0]);
-    if (rc == -1) {
-      out.started = true;
-      out.interrupted = true;
-    } else {
-      out.start_error = fmt::format("QEMU binary {}: {}", qemu, std::strerror(rc));
-    }
-    return out;
-  }
-  out.started = true;
-  fcntl(serial_pipe[0], F_SETFL, O_NONBLOCK);
-  fcntl(err_pipe[0], F_SETFL, O_NONBLOCK);
-
-  // The budget counts what the guest could run (host_share.h): wall time minus the time QEMU sat
-  // on a run queue. A busy host slows a boot down but does not make it a HANG; past
-  // kWallSafetyFactor times the budget in wall time, the host is blamed (ERROR).
-  auto ns_now = [] {
-    return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count());
-  };
-  const uint64_t budget_ns = static_cast<uint64_t>(spec.timeout_s * 1e9);
-  const uint64_t wall_limit_ns = static_cast<uint64_t>(spec.timeout_s * kWallSafetyFactor * 1e9);
-  ProgressMeter meter;
-  meter.start(ns_now(), read_thread_shares(pid));
-  uint64_t last_sample = ns_now();
-  // True (and the boot is over) when the budget or the wall-clock limit is used up.
-  auto out_of_time = [&] {
-    uint64_t now = ns_now();
-    if (now - last_sample >= 50'000'000) {  // sample at most every 50 ms
-      meter.sample(now, read_thread_shares(pid));
-      last_sample = now;
-    }
-    if (meter.progress_ns() >= budget_ns) return out.timed_out = true;
-    if (meter.wall_ns() >= wall_limit_ns) return out.host_limit = true;
+    if (rc == -1) out->started = out->interrupted = true;
+    else out->start_error = fmt::format("QEMU binary {}: {}", out->cmdline.front(), std::strerror(rc));
     return false;
-  };
-  bool serial_open = true, err_open = true, killed = false;
-  uint64_t err_total = 0;
-  bool err_truncated = false;
-  auto kill_group = [&] {
-    if (!killed) kill(-pid, SIGKILL);
-    killed = true;
-  };
+  }
+  out->started = true;
+  child->serial = serial_pipe[0];
+  child->err = err_pipe[0];
+  fcntl(child->serial, F_SETFL, O_NONBLOCK);
+  fcntl(child->err, F_SETFL, O_NONBLOCK);
+  return true;
+}
 
+void QemuLauncher::read_until_over(Child& child, bool watch, BootBudget& budget, BootOutcome* out) {
+  // Xen's and Linux's end banners count too (they halt or reset rather than exit).
+  BootEndWatch end(/*console_banners=*/true);
+  bool serial_open = true, err_open = true;
+  auto drain_serial = [&] { return drain(child.serial, out->serial, kSerialLimit, out->serial_bytes, out->serial_truncated); };
+  auto drain_err = [&] { return drain(child.err, out->stderr_text, kStderrLimit, child.err_total, child.err_truncated); };
   // Read until both pipes close, or the deadline.
   while (serial_open || err_open) {
-    if (out_of_time()) {
-      kill_group();
+    if (budget.exhausted(out)) {
+      child.kill_group();
       break;
     }
-    pollfd fds[2] = {{serial_open ? serial_pipe[0] : -1, POLLIN, 0}, {err_open ? err_pipe[0] : -1, POLLIN, 0}};
+    pollfd fds[2] = {{serial_open ? child.serial : -1, POLLIN, 0}, {err_open ? child.err : -1, POLLIN, 0}};
     int n = poll(fds, 2, 50);
     if (n < 0 && errno != EINTR) break;
     if (interrupted_) {
-      out.interrupted = true;
+      out->interrupted = true;
       break;
     }
     if (n <= 0) continue;
-    if (fds[0].revents) serial_open = drain(serial_pipe[0], out.serial, kSerialLimit, out.serial_bytes, out.serial_truncated);
-    if (fds[1].revents) err_open = drain(err_pipe[0], out.stderr_text, kStderrLimit, err_total, err_truncated);
+    if (fds[0].revents) serial_open = drain_serial();
+    if (fds[1].revents) err_open = drain_err();
     // QEMU writes the guest's serial output a byte per write(): waking for each one cost
     // ~1,500 wakeups and ~4 ms of harness CPU per boot. The pipe holds the output meanwhile
     // (QEMU is never slowed), and the end of a boot is noticed at most this much later.
     if (serial_open) std::this_thread::sleep_for(kReadCoalesce);
-    if (watch) end.follow(out.serial);
+    if (watch) end.follow(out->serial);
     if (watch && end.over()) {
       // Xen halts rather than exits: the boot is over, QEMU is killed by us (not a signal
       // from the host), and the classifier works from the records (exit_status_known=false).
       // Let a `done` shutdown's trailing output arrive first.
       if (end.done()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-      if (serial_open) drain(serial_pipe[0], out.serial, kSerialLimit, out.serial_bytes, out.serial_truncated);
-      kill_group();
+      if (serial_open) drain_serial();
+      child.kill_group();
       break;
     }
   }
   // Take what is left in the pipes (the kill may leave buffered output behind).
-  if (serial_open) drain(serial_pipe[0], out.serial, kSerialLimit, out.serial_bytes, out.serial_truncated);
-  if (err_open) drain(err_pipe[0], out.stderr_text, kStderrLimit, err_total, err_truncated);
-  close(serial_pipe[0]);
-  close(err_pipe[0]);
-  if (err_truncated) out.stderr_text += fmt::format("\n[stderr cut: {} bytes in all]\n", err_total);
+  if (serial_open) drain_serial();
+  if (err_open) drain_err();
+  close(child.serial);
+  close(child.err);
+  if (child.err_truncated) out->stderr_text += fmt::format("\n[stderr cut: {} bytes in all]\n", child.err_total);
+}
 
+void QemuLauncher::reap(Child& child, BootBudget& budget, BootOutcome* out) {
+  const pid_t pid = child.pid;
   // Wait for the exit without reaping (WNOWAIT), so kill_all() never signals a recycled pid.
   for (;;) {
     siginfo_t info{};
     int w = waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT);
     if (w == 0 && info.si_pid == pid) break;
     if (w != 0 && errno != EINTR) break;
-    if (!killed && out_of_time()) kill_group();
-    if (interrupted_ && !out.interrupted) out.interrupted = true;
+    if (!child.killed && budget.exhausted(out)) child.kill_group();
+    if (interrupted_ && !out->interrupted) out->interrupted = true;
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
   // The last interval, while the zombie's leader still has its totals (a reaped pid has none).
-  if (ThreadShares last = read_thread_shares(pid); last.ok) meter.sample(ns_now(), last);
+  budget.last_sample();
   // The leader is a zombie now, so its group id cannot be recycled: anything QEMU left in
   // its group goes too, before the reap.
   kill(-pid, SIGKILL);
@@ -314,19 +332,12 @@ BootOutcome QemuLauncher::boot(const CellSpec& spec) {
   }
   int status = 0;
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
-  if (interrupted_ && WIFSIGNALED(status)) out.interrupted = true;
+  if (interrupted_ && WIFSIGNALED(status)) out->interrupted = true;
   if (WIFEXITED(status)) {
-    out.exit_code = WEXITSTATUS(status);
-  } else if (WIFSIGNALED(status) && !killed && !out.interrupted) {
-    out.signal = WTERMSIG(status);
+    out->exit_code = WEXITSTATUS(status);
+  } else if (WIFSIGNALED(status) && !child.killed && !out->interrupted) {
+    out->signal = WTERMSIG(status);
   }
-  out.duration_ms = static_cast<uint64_t>(
-      std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count());
-  if (meter.measured()) {
-    out.cpu_ms = meter.cpu_ns() / 1'000'000;
-    out.starved_ms = meter.starved_ns() / 1'000'000;
-  }
-  return out;
 }
 
 void QemuLauncher::kill_all() {

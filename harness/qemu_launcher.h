@@ -2,13 +2,14 @@
 // whole process group killed when it runs out. Collects; never classifies.
 #pragma once
 
+#include <signal.h>
+#include <sys/types.h>
+
 #include <atomic>
 #include <mutex>
 #include <set>
 #include <string>
 #include <vector>
-
-#include <sys/types.h>
 
 #include "launcher.h"
 
@@ -36,6 +37,26 @@ class QemuLauncher : public Launcher {
   const std::string& qemu() const { return qemu_; }
 
  private:
+  class BootBudget;
+  /// A QEMU started in its own process group: its serial output (stdout) and stderr on pipes.
+  struct Child {
+    pid_t pid = -1;
+    int serial = -1, err = -1;
+    uint64_t err_total = 0;
+    bool err_truncated = false, killed = false;
+    void kill_group() {
+      if (!killed) ::kill(-pid, SIGKILL);
+      killed = true;
+    }
+  };
+  /// Starts out->cmdline; false with out->start_error (or out->interrupted after kill_all()).
+  bool spawn(BootOutcome* out, Child* child);
+  /// Reads serial and stderr until both close, the boot is over, the budget is spent or
+  /// kill_all() is called; closes the pipes.
+  void read_until_over(Child& child, bool watch, BootBudget& budget, BootOutcome* out);
+  /// Waits for QEMU to exit (still within the budget), kills what is left of its group, reaps it.
+  void reap(Child& child, BootBudget& budget, BootOutcome* out);
+
   std::string qemu_;
   std::mutex mu_;
   std::set<pid_t> live_;              ///< process groups running (unreaped), guarded by mu_
