@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "markup.h"
+#include "report_cell.h"
 #include "run_report.h"
 
 namespace pvm {
@@ -15,79 +16,68 @@ using nlohmann::json;
 
 namespace {
 
-std::string str(const json& c, const char* key) {
-  return c.contains(key) && c[key].is_string() ? c[key].get<std::string>() : "";
-}
+std::string seconds(const ReportCell& c) { return fmt::format("{:.3f}", c.duration_ms / 1000.0); }
 
-std::string seconds(const json& c) {
-  uint64_t ms = c.contains("duration_ms") && c["duration_ms"].is_number() ? c["duration_ms"].get<uint64_t>() : 0;
-  return fmt::format("{:.3f}", ms / 1000.0);
-}
-
-std::string binding_text(const json& c) {
+std::string binding_text(const ReportCell& c) {
   std::string s;
-  if (c.contains("binding") && c["binding"].is_object())
-    for (const auto& [group, where] : c["binding"].items())
-      s += (s.empty() ? "" : ",") + group + "=" + (where.is_string() ? where.get<std::string>() : where.dump());
+  for (const auto& [group, where] : c.binding) s += (s.empty() ? "" : ",") + group + "=" + where;
   return s;
 }
 
 // A cell CI must see fail: an unexpected failing status, or (gate-annotated reports) a cell that
 // still works but stopped using the hypervisor (verdict BINDING_LOST).
-bool is_failure(const json& c) {
-  const std::string s = str(c, "status");
-  return s == "FAIL" || s == "CRASH" || s == "HANG" || s == "XPASS" || str(c, "verdict") == "BINDING_LOST";
+bool is_failure(const ReportCell& c) {
+  const std::string& s = c.status;
+  return s == "FAIL" || s == "CRASH" || s == "HANG" || s == "XPASS" || c.verdict == "BINDING_LOST";
 }
 
-std::string testcase(const json& c) {
-  const std::string status = str(c, "status");
-  const std::string verdict = str(c, "verdict");
+std::string testcase(const ReportCell& c) {
+  const std::string& status = c.status;
   std::string x = fmt::format("    <testcase classname=\"{}\" name=\"{}\" time=\"{}\">\n",
-                              xml_escape("kernel-" + str(c, "kernel")), xml_escape("hv=" + str(c, "hv") + "/cfg=" + str(c, "config")),
+                              xml_escape("kernel-" + c.kernel), xml_escape("hv=" + c.hv + "/cfg=" + c.config),
                               seconds(c));
   x += "      <properties>\n";
   auto prop = [&](const std::string& name, const std::string& value) {
     x += fmt::format("        <property name=\"{}\" value=\"{}\"/>\n", xml_escape(name), xml_escape(value));
   };
-  prop("id", str(c, "id"));
+  prop("id", c.id);
   prop("status", status);
-  prop("outcome", str(c, "outcome"));
-  prop("attempts", std::to_string(c.contains("attempts") ? c["attempts"].size() : 0));
+  prop("outcome", c.outcome);
+  prop("attempts", std::to_string(c.attempts));
   prop("binding", binding_text(c));
-  prop("stage", str(c, "stage"));
-  if (!verdict.empty()) prop("verdict", verdict);
-  if (c.contains("expected") && c["expected"].is_string()) {
-    prop("expected", c["expected"].get<std::string>());
-    prop("expected_reason", str(c, "expected_reason"));
-    if (!str(c, "expected_link").empty()) prop("expected_link", str(c, "expected_link"));
+  prop("stage", c.stage);
+  if (!c.verdict.empty()) prop("verdict", c.verdict);
+  if (c.expected) {
+    prop("expected", *c.expected);
+    prop("expected_reason", c.expected_reason);
+    if (!c.expected_link.empty()) prop("expected_link", c.expected_link);
   }
-  prop("log", str(c, "log"));
-  const bool has_history = c.contains("history") && c["history"].is_object();  // issue 17
-  if (has_history) {
-    prop("history", str(c["history"], "text"));
-    prop("history_kind", str(c["history"], "kind"));
+  prop("log", c.log);
+  if (c.history) {  // issue 17
+    prop("history", c.history->text);
+    prop("history_kind", c.history->kind);
   }
   x += "      </properties>\n";
-  const std::string reason = str(c, "reason");
-  const std::string body = xml_escape(reason + "\n\n" + str(c, "evidence"));
-  if (is_failure(c) && verdict == "BINDING_LOST" && (status == "PASS" || status == "FLAKY" || status == "XPASS")) {
+  const std::string body = xml_escape(c.reason + "\n\n" + c.evidence);
+  if (is_failure(c) && c.verdict == "BINDING_LOST" && (status == "PASS" || status == "FLAKY" || status == "XPASS")) {
     const std::string why = status + ", but it stopped using the hypervisor against the baseline (" +
                             binding_text(c) + "): BINDING_LOST";
     x += fmt::format("      <failure type=\"BINDING_LOST\" message=\"{}\">{}</failure>\n", xml_escape(why),
-                     xml_escape(why + "\n\n" + reason));
+                     xml_escape(why + "\n\n" + c.reason));
   } else if (is_failure(c)) {
-    x += fmt::format("      <failure type=\"{}\" message=\"{}\">{}</failure>\n", xml_escape(status), xml_escape(reason), body);
+    x += fmt::format("      <failure type=\"{}\" message=\"{}\">{}</failure>\n", xml_escape(status), xml_escape(c.reason),
+                     body);
   } else if (status == "ERROR") {
-    x += fmt::format("      <error type=\"ERROR\" message=\"{}\">{}</error>\n", xml_escape(reason), body);
+    x += fmt::format("      <error type=\"ERROR\" message=\"{}\">{}</error>\n", xml_escape(c.reason), body);
   } else if (status == "SKIP") {
-    x += fmt::format("      <skipped message=\"{}\"/>\n", xml_escape(reason));
+    x += fmt::format("      <skipped message=\"{}\"/>\n", xml_escape(c.reason));
   } else if (status == "XFAIL") {
     x += fmt::format("      <skipped type=\"XFAIL\" message=\"{}\"/>\n",
-                     xml_escape("expected failure: " + str(c, "expected_reason")));
+                     xml_escape("expected failure: " + c.expected_reason));
   }
-  std::string out = "log: " + str(c, "log") + "\nreproduce: " + str(c, "reproduce") + "\n";
-  if (status == "FLAKY") out = "FLAKY: " + reason + "\n" + out;
-  if (has_history) out = "history: " + str(c["history"], "text") + "\n" + out;
+  std::string out = "log: " + c.log + "\nreproduce: " + c.reproduce + "\n";
+  if (status == "FLAKY") out = "FLAKY: " + c.reason + "\n" + out;
+  if (c.history) out = "history: " + c.history->text + "\n" + out;
   x += "      <system-out>" + xml_escape(out) + "</system-out>\n";
   x += "    </testcase>\n";
   return x;
@@ -96,13 +86,12 @@ std::string testcase(const json& c) {
 struct Counts {
   size_t tests = 0, failures = 0, errors = 0, skipped = 0;
   uint64_t ms = 0;
-  void add(const json& c) {
-    const std::string s = str(c, "status");
+  void add(const ReportCell& c) {
     ++tests;
     if (is_failure(c)) ++failures;
-    if (s == "ERROR") ++errors;
-    if (s == "SKIP" || s == "XFAIL") ++skipped;
-    if (c.contains("duration_ms") && c["duration_ms"].is_number()) ms += c["duration_ms"].get<uint64_t>();
+    if (c.status == "ERROR") ++errors;
+    if (c.status == "SKIP" || c.status == "XFAIL") ++skipped;
+    ms += c.duration_ms;
   }
   std::string attrs() const {
     return fmt::format("tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" time=\"{:.3f}\"", tests, failures,
@@ -116,22 +105,22 @@ class JunitReport : public ReportWriter {
   bool render(const json& report, std::string* out, std::string* /*err*/) const override {
     // Suites in the order kernels first appear (the matrix order).
     std::vector<std::string> kernels;
-    std::map<std::string, std::vector<const json*>> by_kernel;
+    std::map<std::string, std::vector<ReportCell>> by_kernel;
     Counts all;
-    for (const json& c : report.at("cells")) {
-      std::string k = str(c, "kernel");
-      if (!by_kernel.count(k)) kernels.push_back(k);
-      by_kernel[k].push_back(&c);
+    for (const json& j : report.at("cells")) {
+      ReportCell c = read_report_cell(j);
+      if (!by_kernel.count(c.kernel)) kernels.push_back(c.kernel);
       all.add(c);
+      by_kernel[c.kernel].push_back(std::move(c));
     }
     std::string x = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
     x += fmt::format("<testsuites name=\"pvmatrix\" {}>\n", all.attrs());
     for (const std::string& k : kernels) {
       Counts n;
       std::string cases;
-      for (const json* c : by_kernel[k]) {
-        n.add(*c);
-        cases += testcase(*c);
+      for (const ReportCell& c : by_kernel[k]) {
+        n.add(c);
+        cases += testcase(c);
       }
       x += fmt::format("  <testsuite name=\"{}\" {}>\n", xml_escape("kernel=" + k), n.attrs());
       x += cases;

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cell.h"
+#include "report_cell.h"
 #include "run_report.h"
 
 namespace pvm {
@@ -62,12 +63,10 @@ std::string shell_arg(const std::string& s) {
 }
 
 /// The history words of a cell ("" when the run recorded no history).
-std::string history_text(const json& c) {
-  return c.contains("history") && c["history"].is_object() ? str(c["history"], "text") : "";
-}
+std::string history_text(const ReportCell& c) { return c.history ? c.history->text : ""; }
 
 /// "## History": every cell whose history says more than "passing" (issue 17), worst first.
-std::string history_section(const json& cells, const json& meta) {
+std::string history_section(const std::vector<ReportCell>& cells, const json& meta) {
   if (!meta.contains("history") || !meta["history"].is_object()) return "";
   const json& h = meta["history"];
   if (!h.value("recorded", false))
@@ -75,9 +74,9 @@ std::string history_section(const json& cells, const json& meta) {
   std::string m;
   size_t n = 0;
   for (const char* kind : {"regressed", "failing", "never_passed", "intermittent", "fixed"}) {
-    for (const json& c : cells) {
-      if (!c.contains("history") || str(c["history"], "kind") != kind) continue;
-      m += fmt::format("- `{}` {}: {}\n", str(c, "id"), str(c, "status"), md_inline(history_text(c)));
+    for (const ReportCell& c : cells) {
+      if (!c.history || c.history->kind != kind) continue;
+      m += fmt::format("- `{}` {}: {}\n", c.id, c.status, md_inline(history_text(c)));
       ++n;
     }
   }
@@ -91,16 +90,17 @@ class SummaryReport : public ReportWriter {
   std::string file_name() const override { return "summary.md"; }
   bool render(const json& report, std::string* out, std::string* /*err*/) const override {
     const json& meta = report.value("meta", json::object());
-    const json& cells = report.at("cells");
+    std::vector<ReportCell> cells;
+    for (const json& c : report.at("cells")) cells.push_back(read_report_cell(c));
     const json& summary = report.at("summary");
     std::string matrix_path, matrix_name;
     if (meta.contains("matrix") && meta["matrix"].is_object()) {
       matrix_path = str(meta["matrix"], "path");
       matrix_name = str(meta["matrix"], "name");
     }
-    std::vector<const json*> unexpected, flaky, xfail;
-    for (const json& c : cells) {
-      auto s = status_from_string(str(c, "status"));
+    std::vector<const ReportCell*> unexpected, flaky, xfail;
+    for (const ReportCell& c : cells) {
+      auto s = c.known_status();
       if (!s || is_unexpected_failure(*s)) unexpected.push_back(&c);
       else if (*s == Status::Flaky) flaky.push_back(&c);
       else if (*s == Status::Xfail) xfail.push_back(&c);
@@ -124,31 +124,31 @@ class SummaryReport : public ReportWriter {
 
     m += fmt::format("## Unexpected results ({})\n\n", unexpected.size());
     if (unexpected.empty()) m += "None: every cell passed, was skipped, or failed as known.\n\n";
-    for (const json* c : unexpected) {
-      m += fmt::format("### {} `{}`\n\n", str(*c, "status"), str(*c, "id"));
-      m += md_inline(str(*c, "reason")) + "\n\n";
+    for (const ReportCell* c : unexpected) {
+      m += fmt::format("### {} `{}`\n\n", c->status, c->id);
+      m += md_inline(c->reason) + "\n\n";
       if (!history_text(*c).empty()) m += "History: " + md_inline(history_text(*c)) + "\n\n";
-      if (str(*c, "status") == "XPASS")
-        m += fmt::format("A known issue expected {}: {}. Fixed? Then remove the known issue.\n\n", str(*c, "expected"),
-                         md_inline(str(*c, "expected_reason")));
-      if (!str(*c, "evidence").empty()) m += "Evidence:\n\n" + fenced(str(*c, "evidence")) + "\n";
+      if (c->status == "XPASS")
+        m += fmt::format("A known issue expected {}: {}. Fixed? Then remove the known issue.\n\n",
+                         c->expected.value_or(""), md_inline(c->expected_reason));
+      if (!c->evidence.empty()) m += "Evidence:\n\n" + fenced(c->evidence) + "\n";
       m += "Reproduce:\n\n```sh\n";
       if (!matrix_path.empty())
-        m += fmt::format("pvmatrix run {} --only {}\n", shell_arg(matrix_path), shell_arg(str(*c, "id")));
-      if (!str(*c, "reproduce").empty()) m += str(*c, "reproduce") + "\n";
-      m += "```\n\nLog: `" + str(*c, "log") + "`\n\n";
+        m += fmt::format("pvmatrix run {} --only {}\n", shell_arg(matrix_path), shell_arg(c->id));
+      if (!c->reproduce.empty()) m += c->reproduce + "\n";
+      m += "```\n\nLog: `" + c->log + "`\n\n";
     }
     if (!flaky.empty()) {
       m += fmt::format("## Flaky ({})\n\n", flaky.size());
-      for (const json* c : flaky) m += fmt::format("- `{}`: {}\n", str(*c, "id"), md_inline(str(*c, "reason")));
+      for (const ReportCell* c : flaky) m += fmt::format("- `{}`: {}\n", c->id, md_inline(c->reason));
       m += "\n";
     }
     if (!xfail.empty()) {
       m += fmt::format("## Known issues ({} cells, XFAIL)\n\n", xfail.size());
-      for (const json* c : xfail) {
-        m += fmt::format("- `{}`: {} ({}) — known: {}", str(*c, "id"), str(*c, "expected"), md_inline(str(*c, "reason")),
-                         md_inline(str(*c, "expected_reason")));
-        if (!str(*c, "expected_link").empty()) m += " (" + md_inline(str(*c, "expected_link")) + ")";
+      for (const ReportCell* c : xfail) {
+        m += fmt::format("- `{}`: {} ({}) — known: {}", c->id, c->expected.value_or(""), md_inline(c->reason),
+                         md_inline(c->expected_reason));
+        if (!c->expected_link.empty()) m += " (" + md_inline(c->expected_link) + ")";
         m += "\n";
       }
       m += "\n";
@@ -157,7 +157,7 @@ class SummaryReport : public ReportWriter {
     // Prediction vs boot (harness/predict.h): each disagreement is a bug in the kernel, the ROM,
     // the manifest or the prediction.
     const json& findings = report.value("findings", json::array());
-    bool predicted = std::any_of(cells.begin(), cells.end(), [](const json& c) { return c.contains("predicted"); });
+    bool predicted = std::any_of(cells.begin(), cells.end(), [](const ReportCell& c) { return c.predicted; });
     if (!findings.empty() || predicted) {
       m += fmt::format("## Prediction vs boot ({} finding{})\n\n", findings.size(), findings.size() == 1 ? "" : "s");
       if (findings.empty()) m += "Every booted cell did what `pvmatrix predict` said it would.\n\n";
@@ -176,7 +176,7 @@ class SummaryReport : public ReportWriter {
     // Grid per config: kernel rows x hypervisor columns.
     const json& axes = report.at("axes");
     std::map<std::string, std::string> status_of;
-    for (const json& c : cells) status_of[str(c, "id")] = str(c, "status");
+    for (const ReportCell& c : cells) status_of[c.id] = c.status;
     for (const json& cfg : axes.at("configs")) {
       std::string name = str(cfg, "name");
       std::string grid = fmt::format("### cfg={}{}\n\n| kernel |", name,

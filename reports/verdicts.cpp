@@ -9,6 +9,7 @@
 
 #include "cell.h"
 #include "op_group.h"
+#include "report_cell.h"
 #include "text_util.h"
 
 namespace pvm {
@@ -164,26 +165,17 @@ CellVerdict* VerdictSet::find(const std::string& id) {
 }
 
 CellSide cell_side(const json& cell) {
+  ReportCell c = read_report_cell(cell);
   CellSide s;
-  if (!cell.is_object()) return s;
-  s.status = str(cell, "status");
-  s.stage = str(cell, "stage");
-  s.reason = str(cell, "reason");
-  s.evidence = str(cell, "evidence");
-  s.expected_reason = str(cell, "expected_reason");
-  s.cmdline = str(cell, "cmdline");
-  if (auto it = cell.find("binding"); it != cell.end() && it->is_object())
-    for (const auto& [k, v] : it->items())
-      if (v.is_string()) s.binding[k] = v.get<std::string>();
-  if (auto it = cell.find("probes"); it != cell.end() && it->is_array()) {
-    for (const auto& p : *it) {
-      if (p.is_object() && str(p, "status") == "fail") {
-        s.failed_probe = str(p, "id");
-        s.failed_probe_detail = str(p, "detail");
-        break;
-      }
-    }
-  }
+  s.status = std::move(c.status);
+  s.binding = std::move(c.binding);
+  s.cmdline = std::move(c.cmdline);
+  s.stage = std::move(c.stage);
+  s.failed_probe = std::move(c.failed_probe);
+  s.failed_probe_detail = std::move(c.failed_probe_detail);
+  s.reason = std::move(c.reason);
+  s.evidence = std::move(c.evidence);
+  s.expected_reason = std::move(c.expected_reason);
   return s;
 }
 
