@@ -19,6 +19,19 @@
 namespace pvm {
 using nlohmann::json;
 
+std::string cell_shape_error(const json& c) {
+  if (!c.is_object()) return "not an object";
+  for (const char* key : {"id", "kernel", "hv", "config", "status"})
+    if (!c.contains(key) || !c[key].is_string()) return fmt::format("field \"{}\" must be a string", key);
+  if (c.contains("binding")) {
+    if (!c["binding"].is_object()) return "field \"binding\" must be an object";
+    for (const auto& [group, target] : c["binding"].items())
+      if (!target.is_string()) return fmt::format("field \"binding.{}\" must be a string", group);
+  }
+  if (c.contains("attempts") && !c["attempts"].is_array()) return "field \"attempts\" must be an array";
+  return "";
+}
+
 json summarize_cells(const json& cells) {
   json by_status = json::object();
   for (const StatusInfo& s : kStatuses) by_status[s.name] = 0;
@@ -107,6 +120,14 @@ bool read_report(const std::string& path, json* out, std::string* err) {
     *err = fmt::format("{}: schema_version {} (this pvmatrix reads {})", path, (*out)["schema_version"].dump(),
                        kReportSchemaVersion);
     return false;
+  }
+  const json& cells = (*out)["cells"];
+  for (size_t i = 0; i < cells.size(); ++i) {
+    if (std::string why = cell_shape_error(cells[i]); !why.empty()) {
+      const json& id = cells[i].is_object() ? cells[i].value("id", json()) : json();
+      *err = fmt::format("{}: cells[{}]{}: {}", path, i, id.is_string() ? " (" + id.get<std::string>() + ")" : "", why);
+      return false;
+    }
   }
   return true;
 }

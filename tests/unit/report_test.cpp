@@ -1,5 +1,9 @@
 #include "run_report.h"
 
+#include <cstdio>
+#include <fstream>
+#include <functional>
+
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -52,6 +56,34 @@ TEST(Report, SummarizesByStatusKernelAndHv) {
   EXPECT_EQ(r["summary"]["by_kernel"]["2.6.25"]["XFAIL"], 1);
   EXPECT_EQ(r["summary"]["by_hv"]["rom-1.12"]["PASS"], 1);
   EXPECT_TRUE(r["verdicts"].is_null());
+}
+
+TEST(Report, AMalformedCellIsALocatedErrorNotACrash) {
+  const std::string path = ::testing::TempDir() + "/pvm-malformed-report.json";
+  auto read_with = [&](const std::function<void(json&)>& spoil) {
+    json r = make_report(meta(), axes(), json::array({cell("2.6.24", "rom-1.12", Status::Pass),
+                                                      cell("2.6.25", "rom-1.12", Status::Fail)}), true);
+    spoil(r["cells"][1]);
+    std::ofstream(path) << r.dump();
+    json out;
+    std::string err;
+    EXPECT_FALSE(read_report(path, &out, &err));
+    return err;
+  };
+  EXPECT_EQ(read_with([](json& c) { c["binding"]["timer"] = 5; }),
+            path + ": cells[1] (kernel=2.6.25/hv=rom-1.12/cfg=default): field \"binding.timer\" must be a string");
+  EXPECT_EQ(read_with([](json& c) { c.erase("status"); }),
+            path + ": cells[1] (kernel=2.6.25/hv=rom-1.12/cfg=default): field \"status\" must be a string");
+  EXPECT_EQ(read_with([](json& c) { c = 7; }), path + ": cells[1]: not an object");
+  EXPECT_EQ(read_with([](json& c) { c["id"] = nullptr; }), path + ": cells[1]: field \"id\" must be a string");
+  // A status this pvmatrix does not know is read (and counted unexpected), not refused.
+  json r = make_report(meta(), axes(), json::array({cell("2.6.24", "rom-1.12", Status::Pass)}), true);
+  r["cells"][0]["status"] = "FROM_THE_FUTURE";
+  std::ofstream(path) << r.dump();
+  json out;
+  std::string err;
+  EXPECT_TRUE(read_report(path, &out, &err)) << err;
+  std::remove(path.c_str());
 }
 
 TEST(Report, MergeShardsInMatrixOrder) {
