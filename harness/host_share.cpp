@@ -13,13 +13,10 @@ namespace pvm {
 
 namespace {
 
-/// "<on-cpu ns> <run-queue wait ns> <slices>" from one schedstat file.
-bool read_schedstat(const std::string& path, uint64_t* cpu, uint64_t* wait) {
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return false;
+/// "<on-cpu ns> <run-queue wait ns> <slices>" from an open schedstat file (read from its start).
+bool read_schedstat(int fd, uint64_t* cpu, uint64_t* wait) {
   char buf[128];
-  ssize_t n = read(fd, buf, sizeof buf - 1);
-  close(fd);
+  ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
   if (n <= 0) return false;
   buf[n] = 0;
   char* end = nullptr;
@@ -35,19 +32,48 @@ bool read_schedstat(const std::string& path, uint64_t* cpu, uint64_t* wait) {
 
 }  // namespace
 
-ThreadShares read_thread_shares(pid_t pid) {
-  ThreadShares s;
-  std::string dir = "/proc/" + std::to_string(pid) + "/task";
+ThreadShares read_thread_shares(pid_t pid) { return ThreadSharesReader(pid).read(); }
+
+ThreadSharesReader::~ThreadSharesReader() { close_all(); }
+
+void ThreadSharesReader::close_all() {
+  for (const auto& [tid, fd] : fds_) close(fd);
+  fds_.clear();
+}
+
+void ThreadSharesReader::rescan() {
+  close_all();
+  const std::string dir = "/proc/" + std::to_string(pid_) + "/task";
   DIR* d = opendir(dir.c_str());
-  if (!d) return s;
+  if (!d) return;
   while (dirent* e = readdir(d)) {
     if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
-    uint64_t cpu = 0, wait = 0;
-    if (!read_schedstat(dir + "/" + e->d_name + "/schedstat", &cpu, &wait)) continue;
-    s.cpu_ns += cpu;
-    s.wait_ns[static_cast<pid_t>(std::atoi(e->d_name))] = wait;
+    int fd = open((dir + "/" + e->d_name + "/schedstat").c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) fds_[static_cast<pid_t>(std::atoi(e->d_name))] = fd;
   }
   closedir(d);
+}
+
+ThreadShares ThreadSharesReader::read() {
+  // The files stay open between samples (each read is one pread); the thread list is read again
+  // every kRescanEvery samples, and when a thread has gone, so that new threads are counted.
+  if (reads_++ % kRescanEvery == 0) rescan();
+  ThreadShares s;
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    s = ThreadShares{};
+    bool gone = false;
+    for (const auto& [tid, fd] : fds_) {
+      uint64_t cpu = 0, wait = 0;
+      if (!read_schedstat(fd, &cpu, &wait)) {
+        gone = true;
+        continue;
+      }
+      s.cpu_ns += cpu;
+      s.wait_ns[tid] = wait;
+    }
+    if (!gone || attempt == 1) break;
+    rescan();
+  }
   s.ok = !s.wait_ns.empty();
   return s;
 }

@@ -26,6 +26,27 @@ struct ThreadShares {
 /// Reads `pid`'s threads now.
 ThreadShares read_thread_shares(pid_t pid);
 
+/// Reads `pid`'s threads again and again, cheaply: the schedstat files stay open between reads
+/// (one pread each), the thread list is read again every kRescanEvery reads and whenever a
+/// thread has gone. A boot samples every 50 ms; opening every file each time cost ~15 system
+/// calls a sample, ~100 ms of harness CPU over a 15 s Xen boot.
+class ThreadSharesReader {
+ public:
+  static constexpr unsigned kRescanEvery = 20;
+  explicit ThreadSharesReader(pid_t pid) : pid_(pid) {}
+  ~ThreadSharesReader();
+  ThreadSharesReader(const ThreadSharesReader&) = delete;
+  ThreadSharesReader& operator=(const ThreadSharesReader&) = delete;
+  ThreadShares read();
+
+ private:
+  void rescan();
+  void close_all();
+  pid_t pid_;
+  unsigned reads_ = 0;
+  std::map<pid_t, int> fds_;  ///< thread id -> its open schedstat file
+};
+
 /// Integrates a boot's guest time from successive samples.
 class ProgressMeter {
  public:

@@ -96,17 +96,17 @@ uint64_t now_ns() {
 class QemuLauncher::BootBudget {
  public:
   BootBudget(pid_t pid, double timeout_s)
-      : pid_(pid),
+      : shares_(pid),
         budget_ns_(static_cast<uint64_t>(timeout_s * 1e9)),
         wall_limit_ns_(static_cast<uint64_t>(timeout_s * kWallSafetyFactor * 1e9)) {
-    meter_.start(now_ns(), read_thread_shares(pid));
+    meter_.start(now_ns(), shares_.read());
     last_sample_ = now_ns();
   }
   /// True (and the boot is over) when the budget or the wall-clock limit is used up.
   bool exhausted(BootOutcome* out) {
     const uint64_t now = now_ns();
     if (now - last_sample_ >= 50'000'000) {  // sample at most every 50 ms
-      meter_.sample(now, read_thread_shares(pid_));
+      meter_.sample(now, shares_.read());
       last_sample_ = now;
     }
     if (meter_.progress_ns() >= budget_ns_) return out->timed_out = true;
@@ -114,7 +114,7 @@ class QemuLauncher::BootBudget {
     return false;
   }
   void last_sample() {
-    if (ThreadShares last = read_thread_shares(pid_); last.ok) meter_.sample(now_ns(), last);
+    if (ThreadShares last = shares_.read(); last.ok) meter_.sample(now_ns(), last);
   }
   /// The boot's CPU and run-queue time, when every sample could be read.
   void finish(BootOutcome* out) const {
@@ -124,7 +124,7 @@ class QemuLauncher::BootBudget {
   }
 
  private:
-  pid_t pid_;
+  ThreadSharesReader shares_;
   uint64_t budget_ns_, wall_limit_ns_, last_sample_ = 0;
   ProgressMeter meter_;
 };

@@ -4,6 +4,9 @@
 
 #include <unistd.h>
 
+#include <future>
+#include <thread>
+
 #include "host_share.h"
 
 namespace pvm {
@@ -66,6 +69,29 @@ TEST(HostShare, ReadsThisProcess) {
   EXPECT_FALSE(s.wait_ns.empty());
   EXPECT_GT(s.cpu_ns, 0u);
   EXPECT_FALSE(read_thread_shares(-1).ok);
+}
+
+TEST(HostShare, AReaderKeepsItsFilesOpenAndFollowsThreadsComingAndGoing) {
+  ThreadSharesReader reader(getpid());
+  ThreadShares first = reader.read();
+  if (!first.ok) GTEST_SKIP() << "no /proc/<pid>/task/*/schedstat here";
+  EXPECT_TRUE(first.wait_ns.count(static_cast<pid_t>(gettid())));
+  std::promise<pid_t> started;
+  std::promise<void> stop;
+  std::thread t([&] {
+    started.set_value(static_cast<pid_t>(gettid()));
+    stop.get_future().wait();
+  });
+  const pid_t tid = started.get_future().get();
+  bool seen = false;
+  for (unsigned i = 0; i <= ThreadSharesReader::kRescanEvery && !seen; ++i) seen = reader.read().wait_ns.count(tid) > 0;
+  EXPECT_TRUE(seen) << "a new thread is counted within kRescanEvery reads";
+  stop.set_value();
+  t.join();
+  ThreadShares after = reader.read();  // its file fails: the list is read again at once
+  EXPECT_TRUE(after.ok);
+  EXPECT_FALSE(after.wait_ns.count(tid));
+  EXPECT_TRUE(after.wait_ns.count(static_cast<pid_t>(gettid())));
 }
 
 }  // namespace
