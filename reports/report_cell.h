@@ -42,4 +42,8 @@ struct ReportCell {
 /// Reads a cell object; never throws (not an object: every field empty).
 ReportCell read_report_cell(const nlohmann::json& cell);
 
+/// `obj[key]` when it is a string, else "" (obj need not be an object): how reports/ reads a
+/// field leniently.
+std::string string_field(const nlohmann::json& obj, const char* key);
+
 }  // namespace pvm

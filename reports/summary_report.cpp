@@ -19,10 +19,6 @@ namespace {
 constexpr size_t kEvidenceLines = 30;
 constexpr size_t kEvidenceBytes = 4096;
 
-std::string str(const json& c, const char* key) {
-  return c.contains(key) && c[key].is_string() ? c[key].get<std::string>() : "";
-}
-
 /// Markdown inline text from untrusted text: one line, special characters escaped.
 std::string md_inline(const std::string& s) {
   std::string out;
@@ -70,7 +66,7 @@ std::string history_section(const std::vector<ReportCell>& cells, const json& me
   if (!meta.contains("history") || !meta["history"].is_object()) return "";
   const json& h = meta["history"];
   if (!h.value("recorded", false))
-    return fmt::format("## History\n\nNot recorded in `{}`: {}\n\n", md_inline(str(h, "store")), md_inline(str(h, "error")));
+    return fmt::format("## History\n\nNot recorded in `{}`: {}\n\n", md_inline(string_field(h, "store")), md_inline(string_field(h, "error")));
   std::string m;
   size_t n = 0;
   for (const char* kind : {"regressed", "failing", "never_passed", "intermittent", "fixed"}) {
@@ -80,7 +76,7 @@ std::string history_section(const std::vector<ReportCell>& cells, const json& me
       ++n;
     }
   }
-  std::string head = fmt::format("## History (run {} in `{}`)\n\n", h.value("run", json()).dump(), md_inline(str(h, "store")));
+  std::string head = fmt::format("## History (run {} in `{}`)\n\n", h.value("run", json()).dump(), md_inline(string_field(h, "store")));
   if (n == 0) return head + "Every cell with a deciding result is passing, as in the runs before.\n\n";
   return head + m + "\n";
 }
@@ -95,8 +91,8 @@ class SummaryReport : public ReportWriter {
     const json& summary = report.at("summary");
     std::string matrix_path, matrix_name;
     if (meta.contains("matrix") && meta["matrix"].is_object()) {
-      matrix_path = str(meta["matrix"], "path");
-      matrix_name = str(meta["matrix"], "name");
+      matrix_path = string_field(meta["matrix"], "path");
+      matrix_name = string_field(meta["matrix"], "name");
     }
     std::vector<const ReportCell*> unexpected, flaky, xfail;
     for (const ReportCell& c : cells) {
@@ -109,11 +105,11 @@ class SummaryReport : public ReportWriter {
     std::string m = fmt::format("# pvmatrix: {} — {} cells, {} unexpected\n\n", md_inline(matrix_name),
                                 cells.size(), unexpected.size());
     if (!report.value("complete", true)) m += "**Partial run**: interrupted before every cell finished.\n\n";
-    std::string rev = meta.contains("git") && meta["git"].is_object() ? str(meta["git"], "revision") : "";
+    std::string rev = meta.contains("git") && meta["git"].is_object() ? string_field(meta["git"], "revision") : "";
     bool dirty = meta.contains("git") && meta["git"].is_object() && meta["git"].value("dirty", json()) == true;  // null outside a git checkout
-    m += fmt::format("Host `{}`, {}, git `{}`{}, started {}.\n\n", md_inline(str(meta, "host")),
-                     md_inline(str(meta, "qemu_version")), rev.substr(0, 12), dirty ? " (dirty)" : "",
-                     md_inline(str(meta, "started_at")));
+    m += fmt::format("Host `{}`, {}, git `{}`{}, started {}.\n\n", md_inline(string_field(meta, "host")),
+                     md_inline(string_field(meta, "qemu_version")), rev.substr(0, 12), dirty ? " (dirty)" : "",
+                     md_inline(string_field(meta, "started_at")));
     if (summary.contains("host") && summary["host"].is_object()) {
       const json& hp = summary["host"];
       double frac = hp.value("starved_fraction", 0.0);
@@ -162,8 +158,8 @@ class SummaryReport : public ReportWriter {
       m += fmt::format("## Prediction vs boot ({} finding{})\n\n", findings.size(), findings.size() == 1 ? "" : "s");
       if (findings.empty()) m += "Every booted cell did what `pvmatrix predict` said it would.\n\n";
       for (const json& f : findings)
-        m += fmt::format("- `{}` {}: predicted {}, observed {}. {}\n", str(f, "id"), str(f, "kind"),
-                         md_inline(str(f, "predicted")), md_inline(str(f, "observed")), md_inline(str(f, "detail")));
+        m += fmt::format("- `{}` {}: predicted {}, observed {}. {}\n", string_field(f, "id"), string_field(f, "kind"),
+                         md_inline(string_field(f, "predicted")), md_inline(string_field(f, "observed")), md_inline(string_field(f, "detail")));
       if (!findings.empty()) m += "\n";
     }
 
@@ -178,9 +174,9 @@ class SummaryReport : public ReportWriter {
     std::map<std::string, std::string> status_of;
     for (const ReportCell& c : cells) status_of[c.id] = c.status;
     for (const json& cfg : axes.at("configs")) {
-      std::string name = str(cfg, "name");
+      std::string name = string_field(cfg, "name");
       std::string grid = fmt::format("### cfg={}{}\n\n| kernel |", name,
-                                     str(cfg, "cmdline").empty() ? "" : " (`" + str(cfg, "cmdline") + "`)");
+                                     string_field(cfg, "cmdline").empty() ? "" : " (`" + string_field(cfg, "cmdline") + "`)");
       std::string rule = "|---|";
       for (const json& hv : axes.at("hypervisors")) {
         grid += " " + hv.get<std::string>() + " |";

@@ -5,19 +5,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include "report_cell.h"
 #include "verdicts.h"
 
 namespace pvm {
-namespace {
 
 using nlohmann::json;
-
-std::string str_field(const json& cell, const char* key) {
-  auto it = cell.find(key);
-  return it != cell.end() && it->is_string() ? it->get<std::string>() : std::string{};
-}
-
-}  // namespace
 
 // The rules are the gate's (reports/verdicts.h): one copy.
 json compute_verdict_view(const json& head, const json& base) {
@@ -38,8 +31,8 @@ json verdict_view_from_report(const json& report) {
   json view = json::object();
   for (const auto& v : *it) {
     if (!v.is_object()) continue;
-    std::string id = str_field(v, "id");
-    if (id.empty()) id = str_field(v, "cell");
+    std::string id = string_field(v, "id");
+    if (id.empty()) id = string_field(v, "cell");
     if (id.empty() || !v.contains("verdict")) continue;
     view[id] = v;
   }

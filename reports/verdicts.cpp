@@ -45,11 +45,6 @@ int rank(Verdict v) {
   return 9;
 }
 
-std::string str(const json& obj, const char* key) {
-  auto it = obj.find(key);
-  return it != obj.end() && it->is_string() ? it->get<std::string>() : std::string{};
-}
-
 // A cell that booted and passed: on the first try, on a retry (FLAKY), or against an
 // expectation (XPASS).
 bool works(const std::string& status) {
@@ -183,9 +178,9 @@ CellVerdict judge(const std::string& id, const json* base, const json* head) {
   CellVerdict v;
   v.id = id;
   const json& any = head ? *head : *base;
-  v.kernel = str(any, "kernel");
-  v.hv = str(any, "hv");
-  v.config = str(any, "config");
+  v.kernel = string_field(any, "kernel");
+  v.hv = string_field(any, "hv");
+  v.config = string_field(any, "config");
   if (base) v.base = cell_side(*base);
   if (head) v.head = cell_side(*head);
   if (v.base && v.head) {
@@ -215,7 +210,7 @@ bool diff(const json& base, const json& head, VerdictSet* out, std::string* err)
     std::set<std::string> seen;
     for (size_t i = 0; i < it->size(); ++i) {
       const json& cell = (*it)[i];
-      std::string id = cell.is_object() ? str(cell, "id") : "";
+      std::string id = cell.is_object() ? string_field(cell, "id") : "";
       if (id.empty()) {
         *err = std::string(side) + ": cells[" + std::to_string(i) + "] has no string \"id\"";
         return false;
@@ -252,7 +247,7 @@ bool diff(const json& base, const json& head, VerdictSet* out, std::string* err)
 
 void confirm_with_rerun(CellVerdict* v, const json& base_cell, const json& rerun_cell) {
   json head = rerun_cell;
-  std::string rerun_status = str(rerun_cell, "status");
+  std::string rerun_status = string_field(rerun_cell, "status");
   bool head_was_clean = v->head && (v->head->status == "PASS" || v->head->status == "XPASS");
   // Failed before, passes now: that is what FLAKY means.
   if (works(rerun_status) && !head_was_clean) head["status"] = "FLAKY";
@@ -429,7 +424,7 @@ void annotate_report(json* report, const VerdictSet& set) {
   if (it == report->end() || !it->is_array()) return;
   for (auto& cell : *it) {
     if (!cell.is_object()) continue;
-    auto id = str(cell, "id");
+    auto id = string_field(cell, "id");
     for (const auto& v : set.cells) {
       if (v.id != id) continue;
       cell["verdict"] = to_string(v.verdict);
