@@ -1,6 +1,5 @@
 // `pvmatrix bisect --good REV --bad REV --cell ID`: the first commit at which a cell stops
 // working (harness/workflows/bisect.h does the work). This file parses the options and prints.
-#include <cstdio>
 #include <memory>
 #include <string>
 
@@ -13,10 +12,7 @@ namespace pvm::cli {
 namespace {
 
 int bisect(BisectOptions o) {
-  o.say = [](const std::string& line) {
-    std::printf("%s\n", line.c_str());
-    std::fflush(stdout);
-  };
+  o.say = print_line;
   std::string err;
   auto env = process_bisect_environment(o.qemu, o.build_jobs, &err);
   if (!env) return command_error("bisect", err);

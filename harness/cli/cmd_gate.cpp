@@ -15,10 +15,7 @@ namespace pvm::cli {
 namespace {
 
 int gate(GateOptions o) {
-  o.say = [](const std::string& line) {
-    std::printf("%s\n", line.c_str());
-    std::fflush(stdout);
-  };
+  o.say = print_line;
   auto env = process_gate_environment(o.build_jobs);
   GateOutcome out;
   std::string err;

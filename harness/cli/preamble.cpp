@@ -12,6 +12,11 @@ int command_error(std::string_view command, std::string_view message, int status
   return status;
 }
 
+void print_line(const std::string& line) {
+  std::printf("%s\n", line.c_str());
+  std::fflush(stdout);
+}
+
 void WorldFlags::add_to(CLI::App* sub) {
   sub->add_option("--root", root, "Repository root (default: $PVMATRIX_ROOT, else the source tree)");
   sub->add_option("--images", images, "Image directory (default: $PVMATRIX_IMAGES, else build/images)");

@@ -22,6 +22,10 @@ namespace pvm::cli {
 /// Prints "pvmatrix COMMAND: MESSAGE" on stderr and returns `status`.
 int command_error(std::string_view command, std::string_view message, int status = kExitUsage);
 
+/// Prints `line` and a newline on stdout, flushed: how a long command (gate, bisect) reports
+/// progress as it goes.
+void print_line(const std::string& line);
+
 /// --root and --images, with the same help and defaults in every command.
 struct WorldFlags {
   std::string root, images;

@@ -123,10 +123,12 @@ class Gate {
 
 std::string side_dir(const GateOptions& o, const GateSide& s) { return fs::absolute(o.workdir).string() + "/" + s.name; }
 
-const json* find_cell(const json& report, const std::string& id) {
-  for (const json& c : report.at("cells"))
-    if (c.value("id", "") == id) return &c;
-  return nullptr;
+/// A report's cells by id (null for a report that is not an object).
+std::map<std::string, const json*> cells_by_id(const json& report) {
+  std::map<std::string, const json*> out;
+  if (auto cells = report.is_object() ? report.find("cells") : report.end(); cells != report.end() && cells->is_array())
+    for (const json& c : *cells) out[c.value("id", "")] = &c;
+  return out;
 }
 
 /// Checks out and builds one side's guest images; false with *err naming the side. A side
@@ -291,9 +293,9 @@ bool Gate::base_from_history(std::string* err) {
     }
   }
   std::vector<std::string> missing;
+  const auto from_gate = cells_by_id(gate_run);
   for (const std::string& id : always_) {
-    const json* c = gate_run.is_object() ? find_cell(gate_run, id) : nullptr;
-    if (c) recorded_[id] = *c;
+    if (auto c = from_gate.find(id); c != from_gate.end()) recorded_[id] = *c->second;
     else if (!in_world.count(id)) missing.push_back(id);
   }
   if (missing.empty()) return true;
@@ -391,9 +393,10 @@ bool Gate::run_sides(std::string* err) {
 /// Doubtful cells boot once more, fresh, by the head's harness, with the workaround search for
 /// what still does not work; their verdicts are confirmed or revised, failing cells first.
 bool Gate::rerun_doubtful(VerdictSet* set, size_t* reruns, size_t* workaround_boots, std::string* err) {
+  const auto in_base = cells_by_id(base_.report);
   std::vector<std::string> rerun_gate, rerun_world;
   for (const auto& v : set->cells)
-    if (v.needs_rerun && find_cell(base_.report, v.id)) (always_.count(v.id) ? rerun_gate : rerun_world).push_back(v.id);
+    if (v.needs_rerun && in_base.count(v.id)) (always_.count(v.id) ? rerun_gate : rerun_world).push_back(v.id);
   std::map<std::string, json> rerun_cells;
   std::string run_help;
   if (!rerun_gate.empty() || !rerun_world.empty())
@@ -417,7 +420,7 @@ bool Gate::rerun_doubtful(VerdictSet* set, size_t* reruns, size_t* workaround_bo
   for (auto& v : set->cells) {
     auto r = rerun_cells.find(v.id);
     if (r == rerun_cells.end()) continue;
-    confirm_with_rerun(&v, *find_cell(base_.report, v.id), r->second);
+    confirm_with_rerun(&v, *in_base.at(v.id), r->second);
     if (v.verdict == Verdict::Regression && r->second.contains("workarounds"))
       for (const json& w : r->second["workarounds"])
         v.workarounds.push_back({w.value("mask", ""), w.value("status", "")});
