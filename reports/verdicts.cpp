@@ -66,14 +66,14 @@ std::string one_line(const std::string& text, size_t limit = 160) {
   return out;
 }
 
-std::vector<std::string> binding_changes(const CellSide& b, const CellSide& h) {
+std::vector<std::string> binding_changes(const ReportCell& b, const ReportCell& h) {
   std::set<std::string> keys;
   for (const auto& [k, _] : b.binding) keys.insert(k);
   for (const auto& [k, _] : h.binding) keys.insert(k);
   std::vector<std::string> order(std::begin(kOpGroups), std::end(kOpGroups));
   for (const auto& k : keys)
     if (std::find(order.begin(), order.end(), k) == order.end()) order.push_back(k);
-  auto get = [](const CellSide& s, const std::string& k) {
+  auto get = [](const ReportCell& s, const std::string& k) {
     auto it = s.binding.find(k);
     return it == s.binding.end() ? std::string{"?"} : it->second;
   };
@@ -87,7 +87,7 @@ std::vector<std::string> binding_changes(const CellSide& b, const CellSide& h) {
 }
 
 // Groups the base bound to the hypervisor that the head runs natively with no mask asking.
-std::vector<std::string> lost_groups(const CellSide& b, const CellSide& h) {
+std::vector<std::string> lost_groups(const ReportCell& b, const ReportCell& h) {
   const std::set<std::string> masked = masked_groups(h.cmdline);
   std::vector<std::string> lost;
   for (const char* g : kOpGroups) {
@@ -98,7 +98,7 @@ std::vector<std::string> lost_groups(const CellSide& b, const CellSide& h) {
   return lost;
 }
 
-Verdict verdict_of(const CellSide* b, const CellSide* h, bool binding_differs, bool binding_lost) {
+Verdict verdict_of(const ReportCell* b, const ReportCell* h, bool binding_differs, bool binding_lost) {
   if (!b) return Verdict::New;
   if (!h) return Verdict::Gone;
   // Infrastructure failures are never blamed on the kernel.
@@ -113,7 +113,7 @@ Verdict verdict_of(const CellSide* b, const CellSide* h, bool binding_differs, b
 }
 
 // "FAIL at stage timer (probe time.oneshot: SetAlarm refused one-shot)"
-std::string describe(const CellSide& s) {
+std::string describe(const ReportCell& s) {
   std::string out = s.status;
   if (!works(s.status) && s.status != "SKIP") {
     if (!s.stage.empty()) out += " at stage " + s.stage;
@@ -128,7 +128,7 @@ std::string describe(const CellSide& s) {
   return out;
 }
 
-json binding_json(const std::optional<CellSide>& s) {
+json binding_json(const std::optional<ReportCell>& s) {
   if (!s) return nullptr;
   json j = json::object();
   for (const auto& [k, v] : s->binding) j[k] = v;
@@ -159,21 +159,6 @@ CellVerdict* VerdictSet::find(const std::string& id) {
   return nullptr;
 }
 
-CellSide cell_side(const json& cell) {
-  ReportCell c = read_report_cell(cell);
-  CellSide s;
-  s.status = std::move(c.status);
-  s.binding = std::move(c.binding);
-  s.cmdline = std::move(c.cmdline);
-  s.stage = std::move(c.stage);
-  s.failed_probe = std::move(c.failed_probe);
-  s.failed_probe_detail = std::move(c.failed_probe_detail);
-  s.reason = std::move(c.reason);
-  s.evidence = std::move(c.evidence);
-  s.expected_reason = std::move(c.expected_reason);
-  return s;
-}
-
 CellVerdict judge(const std::string& id, const json* base, const json* head) {
   CellVerdict v;
   v.id = id;
@@ -181,8 +166,8 @@ CellVerdict judge(const std::string& id, const json* base, const json* head) {
   v.kernel = string_field(any, "kernel");
   v.hv = string_field(any, "hv");
   v.config = string_field(any, "config");
-  if (base) v.base = cell_side(*base);
-  if (head) v.head = cell_side(*head);
+  if (base) v.base = read_report_cell(*base);
+  if (head) v.head = read_report_cell(*head);
   if (v.base && v.head) {
     v.binding_changes = binding_changes(*v.base, *v.head);
     v.lost_groups = lost_groups(*v.base, *v.head);
@@ -283,8 +268,8 @@ std::set<std::string> masked_groups(const std::string& cmdline) {
 
 std::string verdict_line(const CellVerdict& v) {
   std::string line = std::string(to_string(v.verdict)) + " " + v.id + ": ";
-  const CellSide* b = v.base ? &*v.base : nullptr;
-  const CellSide* h = v.head ? &*v.head : nullptr;
+  const ReportCell* b = v.base ? &*v.base : nullptr;
+  const ReportCell* h = v.head ? &*v.head : nullptr;
   switch (v.verdict) {
     case Verdict::New: line += "new cell, " + describe(*h); break;
     case Verdict::Gone: line += "no longer in the run, was " + describe(*b); break;

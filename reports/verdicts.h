@@ -33,6 +33,8 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "report_cell.h"
+
 namespace pvm {
 
 /// A cell's verdict against the baseline. UNCHANGED is not a DESIGN verdict: nothing to say.
@@ -50,26 +52,13 @@ struct Workaround {
   std::string status;  ///< the cell's status with that mask: "PASS", "FAIL", ...
 };
 
-/// The side of a cell a verdict looks at: the fields of a report.json cell it needs.
-struct CellSide {
-  std::string status;                          ///< final status, "PASS" ...
-  std::map<std::string, std::string> binding;  ///< op group -> "rom" | "xen" | "native"
-  std::string cmdline;                         ///< the cell's kernel command line (its config)
-  std::string stage;                           ///< last stage reached
-  std::string failed_probe;                    ///< first failing probe id ("" if none)
-  std::string failed_probe_detail;             ///< its detail (guest text)
-  std::string reason;                          ///< one line: why this status
-  std::string evidence;                        ///< log excerpt
-  std::string expected_reason;                 ///< known-issue reason, if expected
-};
-
 /// The verdict of one cell.
 struct CellVerdict {
   std::string id;       ///< "kernel=2.6.25/hv=rom-1.12/cfg=default"
   std::string kernel, hv, config;
   Verdict verdict = Verdict::Unchanged;
-  std::optional<CellSide> base;  ///< absent for NEW
-  std::optional<CellSide> head;  ///< absent for GONE
+  std::optional<ReportCell> base;  ///< absent for NEW
+  std::optional<ReportCell> head;  ///< absent for GONE
   std::vector<std::string> binding_changes;  ///< "timer: rom -> native", in op-group order
   std::vector<std::string> lost_groups;      ///< BINDING_LOST: groups that fell back to native unasked
   bool needs_rerun = false;      ///< FLAKY on a side, or an unconfirmed REGRESSION
@@ -91,10 +80,6 @@ struct VerdictSet {
   /// The verdict of cell `id`, or null.
   CellVerdict* find(const std::string& id);
 };
-
-/// Reads the fields a verdict needs from a report.json cell object. Never throws: missing
-/// or mistyped fields read as empty.
-CellSide cell_side(const nlohmann::json& cell);
 
 /// The verdict of one cell from its two sides (either may be absent, not both).
 CellVerdict judge(const std::string& id, const nlohmann::json* base, const nlohmann::json* head);
