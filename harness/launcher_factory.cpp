@@ -30,6 +30,24 @@ std::unique_ptr<Launcher> make_launcher(const LauncherOptions& o, std::string* e
   return module->make_launcher(o.connect, o.qemu_binary, err);
 }
 
+namespace {
+
+class DryRunLauncher : public Launcher {
+ public:
+  BootOutcome boot(const CellSpec&) override {
+    BootOutcome none;  // not reached: run_cell asks cannot_boot() first
+    none.start_error = "dry run: not booted";
+    return none;
+  }
+  void kill_all() override {}
+  std::string name() const override { return "dry-run"; }
+  std::string cannot_boot(const CellSpec&) const override { return "dry run: not booted"; }
+};
+
+}  // namespace
+
+std::unique_ptr<Launcher> make_dry_run_launcher() { return std::make_unique<DryRunLauncher>(); }
+
 std::unique_ptr<Launcher> make_launcher(const LauncherOptions& options) {
   std::string err;
   auto l = make_launcher(options, &err);

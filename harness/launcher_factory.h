@@ -25,6 +25,11 @@ struct LauncherOptions {
 /// count of a pool member given without jobs=.
 std::unique_ptr<Launcher> make_launcher(const LauncherOptions& options, std::string* err);
 
+/// `run --dry-run`'s launcher: it boots nothing. Every cell is SKIP without a boot (its
+/// requirements' reason when they are missing, else "dry run: not booted"), so a dry run goes
+/// through the same selection, scheduler and reports as a real one.
+std::unique_ptr<Launcher> make_dry_run_launcher();
+
 /// As above; throws std::invalid_argument with the message instead.
 std::unique_ptr<Launcher> make_launcher(const LauncherOptions& options);
 

@@ -155,17 +155,6 @@ json axes_of(const Matrix& m) {
   return {{"kernels", m.kernels}, {"hypervisors", m.hypervisors}, {"configs", configs}};
 }
 
-/// A dry run's "boot": nothing is started; the cell is SKIP (checks matrix, scheduler, reports).
-CellResult dry_boot(const CellSpec& spec) {
-  CellResult r;
-  r.spec = spec;
-  r.status = r.outcome = Status::Skip;
-  r.reason = "dry run: not booted";
-  r.attempts.push_back({Status::Skip, 0, std::nullopt, std::nullopt, r.reason, std::nullopt, std::nullopt});
-  r.backend = "dry-run";
-  return r;
-}
-
 /// Cell objects by id from a JSON-lines file (the pytest driver's --from-cells).
 bool read_cells_jsonl(const std::string& path, std::map<std::string, json>* out, std::string* err) {
   std::ifstream in(path);
@@ -203,8 +192,8 @@ bool kept_cells(const RunOptions& o, const Matrix& m, std::map<std::string, json
   return o.from_cells.empty() || read_cells_jsonl(o.from_cells, kept, err);
 }
 
-/// What boots a run's cells: the launcher (none for a dry run or nothing to boot), the result
-/// cache in front of it with --cache, and how many at once.
+/// What boots a run's cells: the launcher (the dry run's with --dry-run; none when nothing is
+/// to boot), the result cache in front of it with --cache, and how many at once.
 struct Boots {
   std::unique_ptr<Launcher> launcher;
   std::unique_ptr<ResultCache> cache;
@@ -219,11 +208,11 @@ bool open_boots(const RunOptions& o, bool anything_to_boot, Boots* b, std::strin
   lo.backend = o.backend;
   lo.qemu_binary = o.qemu;
   lo.connect = o.connect;
-  if (!o.dry_run && anything_to_boot) {
-    b->launcher = make_launcher(lo, err);
+  if (anything_to_boot) {
+    b->launcher = o.dry_run ? make_dry_run_launcher() : make_launcher(lo, err);
     if (!b->launcher) return false;
   }
-  if (b->launcher && o.cache) {
+  if (b->launcher && o.cache && !o.dry_run) {
     b->cache = std::make_unique<ResultCache>(default_cache_dir());
     b->cached = std::make_unique<CachingLauncher>(*b->launcher, *b->cache);
   }
@@ -265,7 +254,6 @@ ScheduledRun boot_cells(const RunOptions& o, const Matrix& m, const KnownIssues&
     if (b.launcher) b.launcher->kill_all();
   };
   BootOnce boot = [&](const CellSpec& spec, int attempt) {
-    if (o.dry_run) return dry_boot(spec);
     RunCellOptions ro;
     ro.log_field = log_field(spec, attempt);
     ro.log_file = o.out + "/" + ro.log_field;
@@ -327,7 +315,7 @@ int run_run(RunOptions o) {
   std::map<std::string, json> fresh;
   for (auto& r : run.results)
     if (r) fresh[r->spec.id()] = json(*r);
-  if (o.workarounds && !o.dry_run && run.interrupted_by == 0)
+  if (o.workarounds && run.interrupted_by == 0)
     search_workarounds(*world, *boots.with, run.results, &fresh, boots.jobs, static_cast<size_t>(o.workaround_cells),
                        &g_interrupt);
   json cells = json::array();
