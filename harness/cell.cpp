@@ -6,7 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "run_cell.h"
+#include "text_util.h"
 
 namespace pvm {
 

@@ -27,25 +27,6 @@ std::string write_log(const std::string& path, const BootOutcome& boot) {
 
 }  // namespace
 
-std::string shell_quote(const std::vector<std::string>& argv) {
-  std::string out;
-  for (const auto& arg : argv) {
-    if (!out.empty()) out += ' ';
-    bool plain = !arg.empty();
-    for (char c : arg)
-      if (!(isalnum(static_cast<unsigned char>(c)) || std::string_view("-_./=:,+@%").find(c) != std::string_view::npos))
-        plain = false;
-    if (plain) {
-      out += arg;
-      continue;
-    }
-    out += '\'';
-    for (char c : arg) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-    out += '\'';
-  }
-  return out;
-}
-
 CellResult run_cell(Launcher& launcher, const CellSpec& spec, const RunCellOptions& options) {
   // Requirements missing on this host, or a backend that cannot boot the cell: SKIP, no boot.
   if (std::string skip = spec.skip_reason.empty() ? launcher.cannot_boot(spec) : spec.skip_reason; !skip.empty()) {

@@ -28,7 +28,4 @@ struct RunCellOptions {
 /// the launcher is.
 CellResult run_cell(Launcher& launcher, const CellSpec& spec, const RunCellOptions& options = {});
 
-/// Shell-quoted command line for a human to reproduce `argv` ("" for an empty argv).
-std::string shell_quote(const std::vector<std::string>& argv);
-
 }  // namespace pvm

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "libvirt_module.h"
+#include "text_util.h"
 
 namespace pvm {
 using nlohmann::json;
@@ -32,16 +33,10 @@ std::string first_line_of(const std::string& command) {
   return line;
 }
 
-std::string shell_arg(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
-
 json git_info(const std::string& root) {
-  std::string rev = first_line_of("git -C " + shell_arg(root) + " rev-parse HEAD");
+  std::string rev = first_line_of("git -C " + single_quoted(root) + " rev-parse HEAD");
   if (rev.empty()) return json{{"revision", nullptr}, {"dirty", nullptr}};
-  std::string dirty = first_line_of("git -C " + shell_arg(root) + " status --porcelain --untracked-files=no");
+  std::string dirty = first_line_of("git -C " + single_quoted(root) + " status --porcelain --untracked-files=no");
   return json{{"revision", rev}, {"dirty", !dirty.empty()}};
 }
 
@@ -73,7 +68,7 @@ json collect_run_meta(const RunMetaInputs& in) {
   gethostname(host, sizeof host - 1);
   utsname u{};
   uname(&u);
-  std::string qemu = first_line_of(shell_arg(in.qemu_binary.empty() ? "qemu-system-i386" : in.qemu_binary) + " --version");
+  std::string qemu = first_line_of(single_quoted(in.qemu_binary.empty() ? "qemu-system-i386" : in.qemu_binary) + " --version");
   std::string lv = libvirt_version();
   return json{
       {"tool", "pvmatrix"},

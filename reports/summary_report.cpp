@@ -10,6 +10,7 @@
 #include "cell.h"
 #include "report_cell.h"
 #include "run_report.h"
+#include "text_util.h"
 
 namespace pvm {
 using nlohmann::json;
@@ -50,12 +51,6 @@ std::string fenced(std::string text) {
   }
   std::string fence(std::max<size_t>(3, longest + 1), '`');
   return fence + "text\n" + lines + fence + "\n";
-}
-
-std::string shell_arg(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
 }
 
 /// The history words of a cell ("" when the run recorded no history).
@@ -130,7 +125,7 @@ class SummaryReport : public ReportWriter {
       if (!c->evidence.empty()) m += "Evidence:\n\n" + fenced(c->evidence) + "\n";
       m += "Reproduce:\n\n```sh\n";
       if (!matrix_path.empty())
-        m += fmt::format("pvmatrix run {} --only {}\n", shell_arg(matrix_path), shell_arg(c->id));
+        m += fmt::format("pvmatrix run {} --only {}\n", single_quoted(matrix_path), single_quoted(c->id));
       if (!c->reproduce.empty()) m += c->reproduce + "\n";
       m += "```\n\nLog: `" + c->log + "`\n\n";
     }

@@ -19,6 +19,7 @@
 #include "predict.h"
 #include "qemu_launcher.h"
 #include "run_cell.h"
+#include "text_util.h"
 #include "world.h"
 
 namespace pvm::cli {

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "run_cell.h"
+#include "text_util.h"
 
 namespace pvm {
 namespace {
@@ -121,6 +122,11 @@ TEST(CellJson, BadFieldsAreNamed) {
 
 TEST(CellJson, ShellQuote) {
   EXPECT_EQ(shell_quote({"a", "b c", "it's", ""}), "a 'b c' 'it'\\''s' ''");
+  EXPECT_EQ(shell_word("kernel=2.6.25/hv=rom-1.12"), "kernel=2.6.25/hv=rom-1.12");
+  EXPECT_EQ(shell_word("a*"), "'a*'");
+  // Always quoted: what the harness hands to popen and what summary.md prints to copy.
+  EXPECT_EQ(single_quoted("plain"), "'plain'");
+  EXPECT_EQ(single_quoted("it's"), "'it'\\''s'");
 }
 
 }  // namespace
