@@ -1,4 +1,4 @@
-// QEMU, exec'd directly (posix_spawn) in its own process group. The argv is the fastest
+// QEMU, exec'd directly (fork + execve) in its own process group, killed if the harness dies. The argv is the fastest
 // correct one measured on QEMU 7.2 (see docs in the commit and bench/): every option here is
 // for isolation or determinism and costs nothing measurable on microvm.
 #include "qemu_launcher.h"
@@ -6,7 +6,8 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
+#include <pthread.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -18,7 +19,7 @@
 
 #include <fmt/format.h>
 
-#include "host_share.h"
+#include "boot_budget.h"
 #include "linux_release.h"
 #include "protocol.h"
 
@@ -27,6 +28,63 @@ extern char** environ;
 namespace pvm {
 
 namespace {
+
+/// Starts argv[0] with stdin /dev/null, stdout and stderr the pipes' write ends, in a process
+/// group of its own (the timeout kills all of it), default signal dispositions and an empty
+/// mask, and SIGKILL as its parent-death signal: a harness killed with SIGKILL leaves no QEMU
+/// behind (the signal follows the forking thread, which waits for this QEMU in boot()). 0 with
+/// `*pid`, else the errno of what failed (exec's included, reported through a CLOEXEC pipe).
+/// posix_spawn cannot set a parent-death signal, hence fork: the child calls only
+/// async-signal-safe functions before execve.
+int start_child(char* const argv[], int out_fd, int err_fd, pid_t* pid) {
+  int status_pipe[2];
+  if (pipe2(status_pipe, O_CLOEXEC) != 0) return errno;
+  sigset_t none, all, old;
+  sigemptyset(&none);
+  sigfillset(&all);
+  struct sigaction dfl {};
+  dfl.sa_handler = SIG_DFL;
+  const pid_t parent = getpid();
+  pthread_sigmask(SIG_SETMASK, &all, &old);  // no handler of ours runs in the child
+  const pid_t child = fork();
+  if (child == 0) {
+    auto fail = [&] {
+      int e = errno;
+      (void)!write(status_pipe[1], &e, sizeof e);
+      _exit(127);
+    };
+    setpgid(0, 0);
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) fail();
+    if (getppid() != parent) _exit(127);  // the harness is already gone
+    const int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (null_fd < 0 || dup2(null_fd, STDIN_FILENO) < 0 || dup2(out_fd, STDOUT_FILENO) < 0 ||
+        dup2(err_fd, STDERR_FILENO) < 0)
+      fail();
+    for (int sig = 1; sig < NSIG; ++sig) sigaction(sig, &dfl, nullptr);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    execve(argv[0], argv, environ);
+    fail();
+  }
+  const int fork_errno = errno;
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  close(status_pipe[1]);
+  if (child < 0) {
+    close(status_pipe[0]);
+    return fork_errno;
+  }
+  setpgid(child, child);  // also here: kill(-pid) must find the group even before the child ran
+  int child_errno = 0;
+  ssize_t n;
+  do n = read(status_pipe[0], &child_errno, sizeof child_errno);
+  while (n < 0 && errno == EINTR);
+  close(status_pipe[0]);
+  if (n == static_cast<ssize_t>(sizeof child_errno)) {
+    waitpid(child, nullptr, 0);
+    return child_errno ? child_errno : EINVAL;
+  }
+  *pid = child;
+  return 0;
+}
 
 using Clock = std::chrono::steady_clock;
 
@@ -84,50 +142,8 @@ std::string missing_input(const CellSpec& spec, const std::string& qemu) {
   return {};
 }
 
-uint64_t now_ns() {
-  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count());
-}
 
 }  // namespace
-
-/// The time a boot may take counts what the guest could run (host_share.h): wall time minus the
-/// time QEMU sat on a run queue. A busy host slows a boot down but does not make it a HANG; past
-/// kWallSafetyFactor times the budget in wall time, the host is blamed (ERROR).
-class QemuLauncher::BootBudget {
- public:
-  BootBudget(pid_t pid, double timeout_s)
-      : shares_(pid),
-        budget_ns_(static_cast<uint64_t>(timeout_s * 1e9)),
-        wall_limit_ns_(static_cast<uint64_t>(timeout_s * kWallSafetyFactor * 1e9)) {
-    meter_.start(now_ns(), shares_.read());
-    last_sample_ = now_ns();
-  }
-  /// True (and the boot is over) when the budget or the wall-clock limit is used up.
-  bool exhausted(BootOutcome* out) {
-    const uint64_t now = now_ns();
-    if (now - last_sample_ >= 50'000'000) {  // sample at most every 50 ms
-      meter_.sample(now, shares_.read());
-      last_sample_ = now;
-    }
-    if (meter_.progress_ns() >= budget_ns_) return out->timed_out = true;
-    if (meter_.wall_ns() >= wall_limit_ns_) return out->host_limit = true;
-    return false;
-  }
-  void last_sample() {
-    if (ThreadShares last = shares_.read(); last.ok) meter_.sample(now_ns(), last);
-  }
-  /// The boot's CPU and run-queue time, when every sample could be read.
-  void finish(BootOutcome* out) const {
-    if (!meter_.measured()) return;
-    out->cpu_ms = meter_.cpu_ns() / 1'000'000;
-    out->starved_ms = meter_.starved_ns() / 1'000'000;
-  }
-
- private:
-  ThreadSharesReader shares_;
-  uint64_t budget_ns_, wall_limit_ns_, last_sample_ = 0;
-  ProgressMeter meter_;
-};
 
 QemuLauncher::QemuLauncher(std::string qemu) : qemu_(std::move(qemu)) {}
 
@@ -218,20 +234,6 @@ bool QemuLauncher::spawn(BootOutcome* out, Child* child) {
     close(serial_pipe[0]), close(serial_pipe[1]);
     return false;
   }
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_adddup2(&fa, serial_pipe[1], STDOUT_FILENO);
-  posix_spawn_file_actions_adddup2(&fa, err_pipe[1], STDERR_FILENO);
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  posix_spawnattr_setpgroup(&attr, 0);  // its own process group: the timeout kills all of it
-  sigset_t none, all;
-  sigemptyset(&none);
-  sigfillset(&all);
-  posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setsigdefault(&attr, &all);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
   std::vector<char*> args;
   for (auto& s : out->cmdline) args.push_back(s.data());
   args.push_back(nullptr);
@@ -242,12 +244,10 @@ bool QemuLauncher::spawn(BootOutcome* out, Child* child) {
     if (interrupted_) {
       rc = -1;
     } else {
-      rc = posix_spawn(&child->pid, args[0], &fa, &attr, args.data(), environ);
+      rc = start_child(args.data(), serial_pipe[1], err_pipe[1], &child->pid);
       if (rc == 0) live_.insert(child->pid);
     }
   }
-  posix_spawn_file_actions_destroy(&fa);
-  posix_spawnattr_destroy(&attr);
   close(serial_pipe[1]);
   close(err_pipe[1]);
   if (rc != 0) {

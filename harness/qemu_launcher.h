@@ -15,6 +15,8 @@
 
 namespace pvm {
 
+class BootBudget;
+
 /// The QEMU binary used unless told otherwise (the real one, not Debian's xen wrapper script).
 inline constexpr const char* kDefaultQemu = "/usr/libexec/qemu-system-i386";
 /// QEMU stderr bytes kept per boot.
@@ -37,7 +39,6 @@ class QemuLauncher : public Launcher {
   const std::string& qemu() const { return qemu_; }
 
  private:
-  class BootBudget;
   /// A QEMU started in its own process group: its serial output (stdout) and stderr on pipes.
   struct Child {
     pid_t pid = -1;

@@ -270,6 +270,18 @@ def test_an_interrupted_run_kills_every_qemu_and_writes_a_partial_report(pvmatri
     assert "(partial)" in stdout
 
 
+def test_a_harness_killed_with_sigkill_leaves_no_qemu_behind(pvmatrix, images, tmp_path):
+    # SIGKILL gives the harness no chance to clean up: its QEMUs die with it (parent-death
+    # signal), instead of spinning on as orphans until their own 60 s timeout.
+    out = tmp_path / "out"
+    code, gone_after, stdout, stderr = start_and_interrupt(pvmatrix, images, interrupt_matrix(tmp_path), out,
+                                                           signal.SIGKILL)
+    assert code == -signal.SIGKILL, stdout + stderr
+    assert gone_after < 2.0, f"QEMU still running {gone_after:.2f} s after the harness was killed"
+    assert not qemu_pids(images)
+    assert not (out / "report.json").exists()  # nothing half-written either (atomic writes)
+
+
 def test_resume_boots_only_the_missing_cells_and_matches_an_uninterrupted_run(pvmatrix, images, run, tmp_path):
     matrix = interrupt_matrix(tmp_path)
     out = tmp_path / "out"

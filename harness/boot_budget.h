@@ -1,0 +1,43 @@
+// A boot's time budget, in the time the guest could run rather than the wall clock
+// (docs/contracts.md "Timeouts"; host_share.h measures it). Both launchers use it: QEMU exec'd
+// here, and libvirt's QEMU when it runs on this host (its pid is known). A busy host slows a boot
+// down but does not make it a HANG; past kWallSafetyFactor times the budget in wall time the host
+// is blamed (ERROR). Without a pid (QEMU on another host) every wall-clock second counts.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+
+#include "host_share.h"
+#include "launcher.h"
+
+namespace pvm {
+
+/// Nanoseconds of the monotonic clock.
+uint64_t monotonic_ns();
+
+class BootBudget {
+ public:
+  /// Starts now. `pid`: QEMU's process (-1: unknown, the wall clock counts).
+  BootBudget(pid_t pid, double timeout_s);
+  /// True when the budget (out->timed_out) or the wall-clock limit (out->host_limit) is used
+  /// up. Samples QEMU's threads at most every 50 ms.
+  bool exhausted(BootOutcome* out);
+  /// Samples once more at the end of the boot, when QEMU can still be read.
+  void last_sample();
+  /// The boot's CPU and run-queue time into `out`, when every sample could be read.
+  void finish(BootOutcome* out) const;
+
+ private:
+  /// QEMU's threads now; once QEMU has gone (exited, reaped by libvirt), its last reading:
+  /// a process that is gone waits on no run queue, and its CPU time stays what it was.
+  ThreadShares read();
+
+  ThreadSharesReader shares_;
+  ThreadShares last_ok_;
+  uint64_t budget_ns_, wall_limit_ns_, last_sample_ = 0;
+  ProgressMeter meter_;
+};
+
+}  // namespace pvm
