@@ -107,7 +107,7 @@ struct Attempt {
   std::optional<int> exit_code;   ///< QEMU's exit status, when it exited
   std::optional<int> signal;      ///< signal that ended QEMU, when it was killed
   std::string reason;             ///< one line: why this status
-  std::optional<uint64_t> cpu_ms;     ///< CPU time QEMU got (unknown: through libvirt, or no schedstat)
+  std::optional<uint64_t> cpu_ms;     ///< CPU time QEMU got (unknown: a remote libvirt host, or no schedstat)
   std::optional<uint64_t> starved_ms; ///< wall time QEMU waited for a CPU (not counted in the budget)
 };
 

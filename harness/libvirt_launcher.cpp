@@ -14,6 +14,7 @@
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
 
+#include "boot_budget.h"
 #include "libvirt_module.h"
 #include "libvirt_xml.h"
 #include "protocol.h"
@@ -175,10 +176,33 @@ virDomainPtr start_domain(virConnectPtr conn, const std::string& xml, const std:
   return dom;
 }
 
+/// The pid of the QEMU that runs domain `name`, when the daemon of `uri` runs on this host and
+/// says so in its pid file (qemu:///system: /run/libvirt/qemu/NAME.pid; qemu:///session: under
+/// $XDG_RUNTIME_DIR), and that process's command line names the domain; -1 otherwise (a remote
+/// host: its budget is wall-clock time).
+pid_t local_qemu_pid(const std::string& uri, const std::string& name) {
+  std::string pidfile;
+  if (uri == "qemu:///system" || uri == "qemu+unix:///system") {
+    pidfile = "/run/libvirt/qemu/" + name + ".pid";
+  } else if (uri == "qemu:///session" || uri == "qemu+unix:///session") {
+    const char* runtime = std::getenv("XDG_RUNTIME_DIR");
+    if (!runtime || !*runtime) return -1;
+    pidfile = std::string(runtime) + "/libvirt/qemu/run/" + name + ".pid";
+  } else {
+    return -1;
+  }
+  long pid = -1;
+  if (!(std::ifstream(pidfile) >> pid) || pid <= 1) return -1;
+  std::ifstream cmdline("/proc/" + std::to_string(pid) + "/cmdline", std::ios::binary);
+  const std::string args((std::istreambuf_iterator<char>(cmdline)), std::istreambuf_iterator<char>());
+  if (args.find("guest=" + name) == std::string::npos) return -1;  // not (or no longer) that QEMU
+  return static_cast<pid_t>(pid);
+}
+
 /// Follows a started domain until it stops (true), or its answer is in and it has been quiet
-/// for `grace_s`, or the deadline passes, or kill_all() interrupts it, or it could not be
+/// for `grace_s`, or its budget is spent, or kill_all() interrupts it, or it could not be
 /// resumed (false; *out says which).
-bool wait_for_end(Run& run, SerialTail& tail, virDomainPtr dom, Clock::time_point deadline, double grace_s,
+bool wait_for_end(Run& run, SerialTail& tail, virDomainPtr dom, BootBudget& budget, double grace_s,
                   const std::string& uri, const std::string& name, BootOutcome* out) {
   const auto grace = std::chrono::duration<double>(grace_s);
   auto last_growth = Clock::now();
@@ -203,7 +227,7 @@ bool wait_for_end(Run& run, SerialTail& tail, virDomainPtr dom, Clock::time_poin
     if (tail.poll(*out)) last_growth = now;
     if (stopped) return true;
     if (interrupted) return out->interrupted = true, false;
-    if (now >= deadline) return out->timed_out = true, false;
+    if (budget.exhausted(out)) return false;
     // The guest said `done` (or crashed) and has been quiet since: its exit status is
     // unknowable here, so waiting for libvirt to notice QEMU's exit (seconds where zombies
     // are reaped late) would add nothing the records do not already say.
@@ -406,7 +430,11 @@ BootOutcome LibvirtLauncher::boot(const CellSpec& spec) {
   // The budget starts with the guest, not with the daemon (a fresh daemon probes QEMU first).
   const auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
                                            std::chrono::duration<double>(spec.timeout_s));
-  const bool stopped = wait_for_end(*run, tail, dom, deadline, options_.done_grace_s, options_.uri, name, &out);
+  // The budget counts the time the guest could run when its QEMU is on this host (boot_budget.h).
+  BootBudget budget(local_qemu_pid(options_.uri, name), spec.timeout_s);
+  const bool stopped = wait_for_end(*run, tail, dom, budget, options_.done_grace_s, options_.uri, name, &out);
+  budget.last_sample();
+  budget.finish(&out);
   tail.poll(out);
   if (!tail.opened())
     out.stderr_text += fmt::format(

@@ -159,6 +159,23 @@ def test_a_timeout_destroys_the_domain(cell, fixture_guest, readable_rom, libvir
     assert set(pvm_domains(libvirt_uri)) - before == set()
 
 
+@pytest.mark.skipif(not os.path.exists("/proc/self/schedstat"),
+                    reason="no /proc/<pid>/schedstat (CONFIG_SCHED_INFO): budgets fall back to wall time")
+def test_a_local_daemons_budget_counts_guest_time_not_the_wall_clock(cell, fixture_guest, readable_rom, libvirt_uri):
+    # The domain's QEMU belongs to libvirtd, but on this host its threads can be read: the budget
+    # skips the time it waited for a CPU, as the qemu backend's does (a busy CI host must not turn
+    # a slow boot into a HANG), and the attempt says how much CPU it got.
+    from test_host_load import Load
+    with Load(8):
+        run = cell("--kernel", fixture_guest("spin"), "--hv", "rom-1.13", "--rom", readable_rom, "--timeout", 2,
+                   "--json", "--backend", "libvirt", "--connect", libvirt_uri, timeout=120)
+    assert run.cell and run.cell["status"] == "HANG", run
+    a = run.cell["attempts"][-1]
+    assert a["cpu_ms"] is not None and a["starved_ms"] is not None, a
+    assert a["starved_ms"] > 0, a
+    assert 1800 <= a["duration_ms"] - a["starved_ms"] < 6000, a
+
+
 def test_an_unreachable_daemon_is_an_infrastructure_error(cell, fixture_guest, readable_rom):
     run = cell("--kernel", fixture_guest("pass"), "--hv", "rom-1.13", "--rom", readable_rom, "--json",
                "--backend", "libvirt", "--connect", "qemu+unix:///system?socket=/nonexistent/libvirt-sock")
