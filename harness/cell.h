@@ -18,6 +18,12 @@ namespace pvm {
 /// and FLAKY are applied afterwards from expectations and retries.
 enum class Status { Pass, Fail, Crash, Hang, Error, Skip, Xfail, Xpass, Flaky };
 
+/// What a guest bound each op group to: op group name ("cpu" "irq" "mmu" "timer" "lazy") ->
+/// target name ("rom" | "xen" | "native"; op_group.h has both as enums). Kept as the names the
+/// guest wrote: its records are untrusted, and a name this harness does not know is reported as
+/// written rather than dropped.
+using Binding = std::map<std::string, std::string>;
+
 /// One row of the status table, as lit's ResultCode: the status's name and what it means.
 struct StatusInfo {
   Status status;
@@ -119,7 +125,7 @@ struct CellResult {
   std::optional<std::string> expected;  ///< expected outcome from known issues ("FAIL"), if any
   std::string expected_reason;          ///< known-issue reason
   std::string expected_link;            ///< known-issue link
-  std::map<std::string, std::string> binding;  ///< op group -> "rom" | "native"
+  Binding binding;                      ///< what the guest bound each op group to
   std::string hv_api;                   ///< API version the guest saw, "3.2" ("" if none)
   std::vector<std::string> hv_features; ///< feature names the guest saw
   std::string hv_refused;               ///< why the kernel refused the ROM ("" if accepted)

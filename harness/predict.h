@@ -37,7 +37,7 @@ std::vector<std::string> native_groups_of(std::string_view cmdline);
 /// What a cell should show, predicted statically.
 struct Prediction {
   std::optional<Status> status;  ///< PASS or FAIL; nullopt when it cannot be predicted (no manifest)
-  std::map<std::string, std::string> binding;  ///< op group -> "rom" | "native" (every group)
+  Binding binding;               ///< every op group -> "rom" | "xen" | "native"
   std::string refused;           ///< why the kernel will refuse the ROM ("" when it binds it)
   std::string probe;             ///< the first probe predicted to fail ("" when PASS)
   std::optional<int> call;       ///< the ROM call that probe names
@@ -89,9 +89,5 @@ class Predictor {
 /// Sets `predicted` on every cell object of `cells` whose id is one of `specs`.
 void add_predictions(const World& world, const std::vector<CellSpec>& specs, nlohmann::json* cells);
 
-/// Every disagreement between `predicted` and what the boot showed, over cell objects
-/// (cells without a prediction, or whose boot was ERROR/SKIP, are not compared):
-/// [{"id", "kind": "status"|"probe"|"binding", "predicted", "observed", "detail"}].
-nlohmann::json prediction_findings(const nlohmann::json& cells);
 
 }  // namespace pvm

@@ -55,7 +55,7 @@ struct HvRecord {
   std::string name;         ///< "rom-1.12" (when accepted)
   std::string api;          ///< "3.2"
   std::vector<std::string> features;
-  std::map<std::string, std::string> binding;  ///< op group -> "rom" | "native"
+  Binding binding;  ///< op group -> target, as the record says
   std::string refused;      ///< why the ROM was refused ("" if accepted)
 };
 

@@ -8,7 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "markup.h"
-#include "report_cell.h"
+#include "report_model.h"
 #include "run_report.h"
 
 namespace pvm {
@@ -43,7 +43,7 @@ std::string testcase(const ReportCell& c) {
   prop("id", c.id);
   prop("status", status);
   prop("outcome", c.outcome);
-  prop("attempts", std::to_string(c.attempts));
+  prop("attempts", std::to_string(c.attempts.size()));
   prop("binding", binding_text(c));
   prop("stage", c.stage);
   if (!c.verdict.empty()) prop("verdict", c.verdict);

@@ -14,7 +14,8 @@
 #include "atomic_file.h"
 #include "cell.h"
 #include "html_report.h"
-#include "predict.h"
+#include "report_model.h"
+#include "text_util.h"
 
 namespace pvm {
 using nlohmann::json;
@@ -41,23 +42,21 @@ json summarize_cells(const json& cells) {
   // Host pressure: what QEMU got against the wall time its boots took, over every attempt that
   // measured it (docs/contracts.md "Timeouts").
   uint64_t wall = 0, cpu = 0, starved = 0, measured = 0;
-  for (const json& c : cells) {
-    for (const json& a : c.value("attempts", json::array())) {
-      if (!a.is_object() || !a.contains("starved_ms") || !a.contains("cpu_ms")) continue;
+  for (const json& cell : cells) {
+    const ReportCell c = read_report_cell(cell);
+    for (const ReportCell::Attempt& a : c.attempts) {
+      if (!a.starved_ms || !a.cpu_ms) continue;
       ++measured;
-      wall += a.value("duration_ms", uint64_t{0});
-      cpu += a.value("cpu_ms", uint64_t{0});
-      starved += a.value("starved_ms", uint64_t{0});
+      wall += a.duration_ms;
+      cpu += *a.cpu_ms;
+      starved += *a.starved_ms;
     }
-  }
-  for (const json& c : cells) {
-    std::string st = c.at("status").get<std::string>();
-    by_status[st] = by_status.value(st, 0) + 1;
-    for (json* group : {&by_kernel[c.at("kernel").get<std::string>()], &by_hv[c.at("hv").get<std::string>()]}) {
+    by_status[c.status] = by_status.value(c.status, 0) + 1;
+    for (json* group : {&by_kernel[c.kernel], &by_hv[c.hv]}) {
       if (group->is_null()) *group = json::object();
-      (*group)[st] = group->value(st, 0) + 1;
+      (*group)[c.status] = group->value(c.status, 0) + 1;
     }
-    auto s = status_from_string(st);
+    auto s = c.known_status();
     if (!s || is_unexpected_failure(*s)) ++unexpected;
   }
   json out{{"total", cells.size()},
@@ -68,6 +67,48 @@ json summarize_cells(const json& cells) {
   if (measured > 0)
     out["host"] = {{"attempts", measured}, {"wall_ms", wall}, {"qemu_cpu_ms", cpu}, {"starved_ms", starved},
                    {"starved_fraction", wall ? static_cast<double>(starved) / static_cast<double>(wall) : 0.0}};
+  return out;
+}
+
+json prediction_findings(const json& cells) {
+  json out = json::array();
+  for (const json& cell : cells) {
+    const ReportCell c = read_report_cell(cell);
+    if (!c.predicted || !c.predicted->status) continue;
+    const ReportCell::Predicted& pred = *c.predicted;
+    const std::string& predicted = *pred.status;
+    const std::string& observed = c.outcome.empty() ? c.status : c.outcome;
+    if (observed == "ERROR" || observed == "SKIP") continue;  // infrastructure: nothing was observed
+    auto finding = [&](const char* kind, std::string p, std::string o, std::string detail) {
+      out.push_back({{"id", c.id}, {"kind", kind}, {"predicted", p}, {"observed", o}, {"detail", detail}});
+    };
+    if (predicted != observed) {
+      finding("status", predicted, observed,
+              fmt::format("predicted {} ({}), the boot showed {}: {}", predicted, pred.reason, observed, c.reason));
+      continue;
+    }
+    if (predicted == "FAIL") {
+      if (c.failed_probe != pred.probe) {
+        finding("probe", pred.probe, c.failed_probe,
+                fmt::format("both FAIL, but the prediction names probe {} and the boot failed {} first", pred.probe,
+                            c.failed_probe));
+      }
+    }
+    if (!c.binding.empty() && pred.binding) {
+      std::vector<std::string> diffs;
+      for (const auto& [group, want] : *pred.binding) {
+        auto it = c.binding.find(group);
+        const std::string got = it == c.binding.end() ? "native" : it->second;
+        if (got != want) diffs.push_back(fmt::format("{} predicted {}, bound {}", group, want, got));
+      }
+      if (!diffs.empty()) {
+        std::vector<std::string> p, o;
+        for (const auto& [group, v] : *pred.binding) p.push_back(group + "=" + v);
+        for (const auto& [group, v] : c.binding) o.push_back(group + "=" + v);
+        finding("binding", join(p, " "), join(o, " "), "binding differs: " + join(diffs, "; "));
+      }
+    }
+  }
   return out;
 }
 
@@ -90,7 +131,7 @@ void sort_cells_by_axes(const json& axes, json* cells) {
 
 json make_report(json meta, json axes, json cells, bool complete) {
   json summary = summarize_cells(cells);
-  json findings = prediction_findings(cells);  // predicted vs observed (harness/predict.h); [] without predictions
+  json findings = prediction_findings(cells);  // [] without predictions
   return json{{"schema", kReportSchema},
               {"schema_version", kReportSchemaVersion},
               {"complete", complete},

@@ -17,6 +17,12 @@ namespace pvm {
 /// by_kernel and by_hv (status -> count), unexpected (cells that make `run` exit 1).
 nlohmann::json summarize_cells(const nlohmann::json& cells);
 
+/// Every disagreement between a cell's `predicted` (harness/predict.h) and what its boot showed
+/// (cells without a prediction, or whose boot was ERROR/SKIP, are not compared):
+/// [{"id", "kind": "status"|"probe"|"binding", "predicted", "observed", "detail"}]. make_report
+/// lists them as the report's `findings`.
+nlohmann::json prediction_findings(const nlohmann::json& cells);
+
 /// The report.json object. `axes` is {"kernels", "hypervisors", "configs": [{name, cmdline}]}.
 nlohmann::json make_report(nlohmann::json meta, nlohmann::json axes, nlohmann::json cells, bool complete);
 

@@ -8,7 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cell.h"
-#include "report_cell.h"
+#include "report_model.h"
 #include "run_report.h"
 #include "text_util.h"
 
@@ -57,11 +57,9 @@ std::string fenced(std::string text) {
 std::string history_text(const ReportCell& c) { return c.history ? c.history->text : ""; }
 
 /// "## History": every cell whose history says more than "passing" (issue 17), worst first.
-std::string history_section(const std::vector<ReportCell>& cells, const json& meta) {
-  if (!meta.contains("history") || !meta["history"].is_object()) return "";
-  const json& h = meta["history"];
-  if (!h.value("recorded", false))
-    return fmt::format("## History\n\nNot recorded in `{}`: {}\n\n", md_inline(string_field(h, "store")), md_inline(string_field(h, "error")));
+std::string history_section(const std::vector<ReportCell>& cells, const std::optional<ReportHeader::History>& h) {
+  if (!h) return "";
+  if (!h->recorded) return fmt::format("## History\n\nNot recorded in `{}`: {}\n\n", md_inline(h->store), md_inline(h->error));
   std::string m;
   size_t n = 0;
   for (const char* kind : {"regressed", "failing", "never_passed", "intermittent", "fixed"}) {
@@ -71,7 +69,8 @@ std::string history_section(const std::vector<ReportCell>& cells, const json& me
       ++n;
     }
   }
-  std::string head = fmt::format("## History (run {} in `{}`)\n\n", h.value("run", json()).dump(), md_inline(string_field(h, "store")));
+  std::string head = fmt::format("## History (run {} in `{}`)\n\n", h->run ? std::to_string(*h->run) : "null",
+                                 md_inline(h->store));
   if (n == 0) return head + "Every cell with a deciding result is passing, as in the runs before.\n\n";
   return head + m + "\n";
 }
@@ -80,15 +79,10 @@ class SummaryReport : public ReportWriter {
  public:
   std::string file_name() const override { return "summary.md"; }
   bool render(const json& report, std::string* out, std::string* /*err*/) const override {
-    const json& meta = report.value("meta", json::object());
+    const ReportHeader h = read_report_header(report);
     std::vector<ReportCell> cells;
     for (const json& c : report.at("cells")) cells.push_back(read_report_cell(c));
-    const json& summary = report.at("summary");
-    std::string matrix_path, matrix_name;
-    if (meta.contains("matrix") && meta["matrix"].is_object()) {
-      matrix_path = string_field(meta["matrix"], "path");
-      matrix_name = string_field(meta["matrix"], "name");
-    }
+    const std::string matrix_path = h.matrix ? h.matrix->path : "", matrix_name = h.matrix ? h.matrix->name : "";
     std::vector<const ReportCell*> unexpected, flaky, xfail;
     for (const ReportCell& c : cells) {
       auto s = c.known_status();
@@ -99,17 +93,15 @@ class SummaryReport : public ReportWriter {
 
     std::string m = fmt::format("# pvmatrix: {} — {} cells, {} unexpected\n\n", md_inline(matrix_name),
                                 cells.size(), unexpected.size());
-    if (!report.value("complete", true)) m += "**Partial run**: interrupted before every cell finished.\n\n";
-    std::string rev = meta.contains("git") && meta["git"].is_object() ? string_field(meta["git"], "revision") : "";
-    bool dirty = meta.contains("git") && meta["git"].is_object() && meta["git"].value("dirty", json()) == true;  // null outside a git checkout
-    m += fmt::format("Host `{}`, {}, git `{}`{}, started {}.\n\n", md_inline(string_field(meta, "host")),
-                     md_inline(string_field(meta, "qemu_version")), rev.substr(0, 12), dirty ? " (dirty)" : "",
-                     md_inline(string_field(meta, "started_at")));
-    if (summary.contains("host") && summary["host"].is_object()) {
-      const json& hp = summary["host"];
-      double frac = hp.value("starved_fraction", 0.0);
+    if (!h.complete.value_or(true)) m += "**Partial run**: interrupted before every cell finished.\n\n";
+    const std::string rev = h.git ? h.git->revision : "";
+    const bool dirty = h.git && h.git->dirty.value_or(false);
+    m += fmt::format("Host `{}`, {}, git `{}`{}, started {}.\n\n", md_inline(h.host), md_inline(h.qemu_version),
+                     rev.substr(0, 12), dirty ? " (dirty)" : "", md_inline(h.started_at));
+    if (const auto& hp = h.host_pressure) {
+      const double frac = hp->starved_fraction;
       m += fmt::format("Host pressure: QEMU got {:.1f} s of CPU in {:.1f} s of boots; {:.0f}% of that waiting for a CPU{}.\n\n",
-                       hp.value("qemu_cpu_ms", 0) / 1000.0, hp.value("wall_ms", 0) / 1000.0, frac * 100,
+                       hp->qemu_cpu_ms / 1000.0, hp->wall_ms / 1000.0, frac * 100,
                        frac >= 0.25 ? " (a starved host: the run was slower; budgets count guest time, so verdicts are not)" : "");
     }
 
@@ -147,21 +139,21 @@ class SummaryReport : public ReportWriter {
 
     // Prediction vs boot (harness/predict.h): each disagreement is a bug in the kernel, the ROM,
     // the manifest or the prediction.
-    const json& findings = report.value("findings", json::array());
-    bool predicted = std::any_of(cells.begin(), cells.end(), [](const ReportCell& c) { return c.predicted; });
+    const std::vector<ReportHeader::Finding>& findings = h.findings;
+    bool predicted = std::any_of(cells.begin(), cells.end(), [](const ReportCell& c) { return c.predicted.has_value(); });
     if (!findings.empty() || predicted) {
       m += fmt::format("## Prediction vs boot ({} finding{})\n\n", findings.size(), findings.size() == 1 ? "" : "s");
       if (findings.empty()) m += "Every booted cell did what `pvmatrix predict` said it would.\n\n";
-      for (const json& f : findings)
-        m += fmt::format("- `{}` {}: predicted {}, observed {}. {}\n", string_field(f, "id"), string_field(f, "kind"),
-                         md_inline(string_field(f, "predicted")), md_inline(string_field(f, "observed")), md_inline(string_field(f, "detail")));
+      for (const ReportHeader::Finding& f : findings)
+        m += fmt::format("- `{}` {}: predicted {}, observed {}. {}\n", f.id, f.kind, md_inline(f.predicted),
+                         md_inline(f.observed), md_inline(f.detail));
       if (!findings.empty()) m += "\n";
     }
 
-    m += history_section(cells, meta);
+    m += history_section(cells, h.history);
     m += "## Counts\n\n| status | cells |\n|---|---|\n";
-    for (const auto& [status, n] : summary.at("by_status").items())
-      if (n.get<int>() > 0) m += fmt::format("| {} | {} |\n", status, n.get<int>());
+    for (const auto& [status, n] : h.by_status)
+      if (n > 0) m += fmt::format("| {} | {} |\n", status, n);
     m += "\n";
 
     // Grid per config: kernel rows x hypervisor columns.

@@ -5,7 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "report_cell.h"
+#include "report_model.h"
 #include "verdicts.h"
 
 namespace pvm {

@@ -9,7 +9,7 @@
 
 #include "cell.h"
 #include "op_group.h"
-#include "report_cell.h"
+#include "report_model.h"
 #include "text_util.h"
 
 namespace pvm {

@@ -33,7 +33,7 @@
 
 #include <nlohmann/json_fwd.hpp>
 
-#include "report_cell.h"
+#include "report_model.h"
 
 namespace pvm {
 

@@ -15,6 +15,7 @@
 #include "atomic_file.h"
 #include "html_report.h"
 #include "preamble.h"
+#include "report_model.h"
 #include "run_report.h"
 
 namespace pvm::cli {
@@ -43,9 +44,10 @@ int run_report_merge(const MergeOptions& o) {
     std::erase_if(writers, [](const auto& w) { return w->file_name() == "report.json"; });
     if (!write_reports(merged, dir.empty() ? "." : dir, writers, &err)) return fail(err);
   }
+  const ReportHeader h = read_report_header(merged);
   std::printf("pvmatrix report merge: %zu reports, %zu cells%s -> %s\n", o.inputs.size(), merged["cells"].size(),
-              merged["complete"].get<bool>() ? "" : " (partial)", o.output.c_str());
-  return merged["summary"]["unexpected"].get<int>() > 0 ? kExitFailure : kExitOk;
+              h.complete.value_or(false) ? "" : " (partial)", o.output.c_str());
+  return h.unexpected > 0 ? kExitFailure : kExitOk;
 }
 
 void setup_report_merge(CLI::App& report, int& exit_code) {

@@ -25,6 +25,7 @@
 #include "preamble.h"
 #include "predict.h"
 #include "qemu_launcher.h"
+#include "report_model.h"
 #include "result_cache.h"
 #include "run_cell.h"
 #include "run_history.h"
@@ -184,8 +185,8 @@ bool kept_cells(const RunOptions& o, const Matrix& m, std::map<std::string, json
   if (!o.resume.empty()) {
     json old;
     if (!read_report(o.resume + "/report.json", &old, err)) return false;
-    const json& meta = old.value("meta", json::object());
-    if (meta.contains("matrix") && meta["matrix"].value("sha256", "") != m.sha256)
+    const ReportHeader h = read_report_header(old);
+    if (h.matrix && h.matrix->sha256.value_or("") != m.sha256)
       return *err = fmt::format("--resume {}: that run used a different matrix file (sha256 differs)", o.resume), false;
     for (const json& c : old.at("cells")) (*kept)[c.at("id").get<std::string>()] = c;
   }
@@ -268,12 +269,12 @@ ScheduledRun boot_cells(const RunOptions& o, const Matrix& m, const KnownIssues&
 }
 
 /// One line of counts: "197/197 cells: 180 PASS, 17 XFAIL -> out/nightly/report.json".
-void print_counts(const json& report, size_t selected, bool complete, const std::string& out) {
+void print_counts(const ReportHeader& h, size_t cells, size_t selected, bool complete, const std::string& out) {
   std::string counts;
-  for (const auto& [status, n] : report["summary"]["by_status"].items())
-    if (n.get<int>() > 0) counts += fmt::format("{}{} {}", counts.empty() ? "" : ", ", n.get<int>(), status);
-  std::printf("pvmatrix: %zu/%zu cells%s: %s -> %s/report.json\n", report["cells"].size(), selected,
-              complete ? "" : " (partial)", counts.c_str(), out.c_str());
+  for (const auto& [status, n] : h.by_status)
+    if (n > 0) counts += fmt::format("{}{} {}", counts.empty() ? "" : ", ", n, status);
+  std::printf("pvmatrix: %zu/%zu cells%s: %s -> %s/report.json\n", cells, selected, complete ? "" : " (partial)",
+              counts.c_str(), out.c_str());
 }
 
 int run_run(RunOptions o) {
@@ -339,11 +340,12 @@ int run_run(RunOptions o) {
   else history.skip("interrupted: import the report after --resume completes it");
   if (!write_reports(report, o.out, default_report_writers(), &err)) return fail(err);
 
-  print_counts(report, specs.size(), complete, o.out);
+  const ReportHeader written = read_report_header(report);
+  print_counts(written, report["cells"].size(), specs.size(), complete, o.out);
   if (boots.cached) std::printf("pvmatrix: cache: %zu hits, %zu boots\n", boots.cached->hits(), cache_boots);
   if (run.interrupted_by == SIGINT) return 130;
   if (run.interrupted_by != 0 || !history_ok) return kExitUsage;
-  return report["summary"]["unexpected"].get<int>() > 0 ? kExitFailure : kExitOk;
+  return written.unexpected > 0 ? kExitFailure : kExitOk;
 }
 
 void setup_run(CLI::App& app, int& exit_code) {

@@ -11,6 +11,7 @@
 
 #include "atomic_file.h"
 #include "history_store.h"
+#include "report_model.h"
 #include "run_report.h"
 #include "text_util.h"
 
@@ -352,10 +353,9 @@ bool Gate::run_matrix(GateSide* side, const std::string& matrix, const std::vect
   }
   if (!read_report(out + "/report.json", report, err)) return false;
   if (!cached) return true;  // every cell and every workaround tried was a boot
-  const json counts = report->value("meta", json::object()).value("cache", json());
-  if (counts.is_object() && counts.value("hits", -1L) >= 0 && counts.value("boots", -1L) >= 0) {
-    if (side->hits >= 0) side->hits += counts.value("hits", 0L);
-    if (side->boots >= 0) side->boots += counts.value("boots", 0L);
+  if (const auto counts = read_report_header(*report).cache) {
+    if (side->hits >= 0) side->hits += counts->hits;
+    if (side->boots >= 0) side->boots += counts->boots;
   } else {
     side->hits = side->boots = -1;  // a pvmatrix that does not record its cache's counts
   }

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "json_text.h"
+#include "run_report.h"  // prediction_findings
 #include "world.h"
 
 namespace pvm {

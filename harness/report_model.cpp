@@ -1,0 +1,144 @@
+#include "report_model.h"
+
+#include <algorithm>
+
+#include <nlohmann/json.hpp>
+
+namespace pvm {
+using nlohmann::json;
+
+std::string string_field(const json& obj, const char* key) {
+  if (!obj.is_object()) return {};
+  auto it = obj.find(key);
+  return it != obj.end() && it->is_string() ? it->get<std::string>() : std::string{};
+}
+
+namespace {
+
+std::optional<uint64_t> count_field(const json& obj, const char* key) {
+  auto it = obj.find(key);
+  if (it == obj.end() || !it->is_number()) return std::nullopt;
+  return it->is_number_unsigned() ? it->get<uint64_t>() : static_cast<uint64_t>(std::max<int64_t>(0, it->get<int64_t>()));
+}
+
+std::map<std::string, std::string> string_map(const json& obj) {
+  std::map<std::string, std::string> out;
+  for (const auto& [key, value] : obj.items())
+    if (value.is_string()) out[key] = value.get<std::string>();
+  return out;
+}
+
+}  // namespace
+
+ReportCell read_report_cell(const json& c) {
+  ReportCell r;
+  if (!c.is_object()) return r;
+  r.id = string_field(c, "id");
+  r.kernel = string_field(c, "kernel");
+  r.hv = string_field(c, "hv");
+  r.config = string_field(c, "config");
+  r.status = string_field(c, "status");
+  r.outcome = string_field(c, "outcome");
+  if (auto it = c.find("expected"); it != c.end() && it->is_string()) r.expected = it->get<std::string>();
+  r.expected_reason = string_field(c, "expected_reason");
+  r.expected_link = string_field(c, "expected_link");
+  r.stage = string_field(c, "stage");
+  r.reason = string_field(c, "reason");
+  r.evidence = string_field(c, "evidence");
+  r.log = string_field(c, "log");
+  r.reproduce = string_field(c, "reproduce");
+  r.cmdline = string_field(c, "cmdline");
+  r.verdict = string_field(c, "verdict");
+  if (auto it = c.find("binding"); it != c.end() && it->is_object()) r.binding = string_map(*it);
+  if (auto it = c.find("probes"); it != c.end() && it->is_array())
+    for (const json& p : *it)
+      if (p.is_object() && string_field(p, "status") == "fail") {
+        r.failed_probe = string_field(p, "id");
+        r.failed_probe_detail = string_field(p, "detail");
+        break;
+      }
+  if (auto it = c.find("attempts"); it != c.end() && it->is_array())
+    for (const json& a : *it) {
+      ReportCell::Attempt& t = r.attempts.emplace_back();
+      if (!a.is_object()) continue;
+      t.status = string_field(a, "status");
+      t.duration_ms = count_field(a, "duration_ms").value_or(0);
+      t.cpu_ms = count_field(a, "cpu_ms");
+      t.starved_ms = count_field(a, "starved_ms");
+    }
+  r.duration_ms = count_field(c, "duration_ms").value_or(0);
+  if (auto it = c.find("history"); it != c.end() && it->is_object())
+    r.history = ReportCell::History{string_field(*it, "text"), string_field(*it, "kind")};
+  if (auto it = c.find("predicted"); it != c.end()) {
+    ReportCell::Predicted& p = r.predicted.emplace();
+    if (it->is_object()) {
+      if (auto st = it->find("status"); st != it->end() && st->is_string()) p.status = st->get<std::string>();
+      p.reason = string_field(*it, "reason");
+      p.probe = string_field(*it, "probe");
+      if (auto b = it->find("binding"); b != it->end() && b->is_object()) p.binding = string_map(*b);
+    }
+  }
+  return r;
+}
+
+ReportHeader read_report_header(const json& r) {
+  ReportHeader h;
+  if (!r.is_object()) return h;
+  if (auto it = r.find("complete"); it != r.end() && it->is_boolean()) h.complete = it->get<bool>();
+  const json no_object = json::object();
+  auto object_field = [&](const json& obj, const char* key) -> const json* {
+    auto it = obj.find(key);
+    return it != obj.end() && it->is_object() ? &*it : nullptr;
+  };
+  const json* meta_object = object_field(r, "meta");
+  const json& meta = meta_object ? *meta_object : no_object;
+  h.host = string_field(meta, "host");
+  h.qemu_version = string_field(meta, "qemu_version");
+  h.started_at = string_field(meta, "started_at");
+  if (const json* m = object_field(meta, "matrix")) {
+    ReportHeader::Matrix& matrix = h.matrix.emplace();
+    matrix.path = string_field(*m, "path");
+    matrix.name = string_field(*m, "name");
+    if (auto it = m->find("sha256"); it != m->end() && it->is_string()) matrix.sha256 = it->get<std::string>();
+  }
+  if (const json* g = object_field(meta, "git")) {
+    ReportHeader::Git& git = h.git.emplace();
+    git.revision = string_field(*g, "revision");
+    if (auto it = g->find("dirty"); it != g->end() && it->is_boolean()) git.dirty = it->get<bool>();
+  }
+  if (const json* hist = object_field(meta, "history")) {
+    ReportHeader::History& history = h.history.emplace();
+    if (auto it = hist->find("recorded"); it != hist->end() && it->is_boolean()) history.recorded = it->get<bool>();
+    if (auto it = hist->find("run"); it != hist->end() && it->is_number_integer()) history.run = it->get<int64_t>();
+    history.store = string_field(*hist, "store");
+    history.error = string_field(*hist, "error");
+  }
+  if (const json* c = object_field(meta, "cache")) {
+    auto hits = c->find("hits"), boots = c->find("boots");
+    if (hits != c->end() && boots != c->end() && hits->is_number_integer() && boots->is_number_integer() &&
+        hits->get<int64_t>() >= 0 && boots->get<int64_t>() >= 0)
+      h.cache = ReportHeader::Cache{hits->get<int64_t>(), boots->get<int64_t>()};
+  }
+  if (const json* summary = object_field(r, "summary")) {
+    if (auto it = summary->find("unexpected"); it != summary->end() && it->is_number_integer()) h.unexpected = it->get<int>();
+    if (const json* by = object_field(*summary, "by_status"))
+      for (const auto& [status, n] : by->items())
+        if (n.is_number_integer()) h.by_status.emplace_back(status, n.get<int>());
+    if (const json* host = object_field(*summary, "host")) {
+      ReportHeader::HostPressure& p = h.host_pressure.emplace();
+      p.attempts = count_field(*host, "attempts").value_or(0);
+      p.wall_ms = count_field(*host, "wall_ms").value_or(0);
+      p.qemu_cpu_ms = count_field(*host, "qemu_cpu_ms").value_or(0);
+      p.starved_ms = count_field(*host, "starved_ms").value_or(0);
+      if (auto it = host->find("starved_fraction"); it != host->end() && it->is_number())
+        p.starved_fraction = it->get<double>();
+    }
+  }
+  if (auto it = r.find("findings"); it != r.end() && it->is_array())
+    for (const json& f : *it)
+      h.findings.push_back({string_field(f, "id"), string_field(f, "kind"), string_field(f, "predicted"),
+                            string_field(f, "observed"), string_field(f, "detail")});
+  return h;
+}
+
+}  // namespace pvm

@@ -1,0 +1,104 @@
+// A report.json as its readers see it (docs/contracts.md "Cell object and report.json"): a cell
+// (ReportCell) and the report's own fields (ReportHeader), read by the writers, the verdicts,
+// --resume, `report merge`, the gate. The one place that knows the key names a reader needs. A
+// report may come from this pvmatrix, an older one, a merge or an import, so reading never
+// throws: a missing or mistyped field reads as empty (or absent), and a status name this
+// pvmatrix does not know stays as written.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "cell.h"
+
+namespace pvm {
+
+struct ReportCell {
+  std::string id, kernel, hv, config;
+  std::string status;                   ///< "PASS", "FAIL", ... as written
+  std::string outcome;                  ///< what the last boot showed
+  std::optional<std::string> expected;  ///< a known issue's expected outcome
+  std::string expected_reason, expected_link;
+  std::string stage, reason, evidence;
+  std::string log, reproduce;           ///< the serial log's path; the command that reboots the cell
+  std::string cmdline;                  ///< the cell's kernel command line
+  std::string verdict;                  ///< a gate's verdict on the cell ("" if none)
+  Binding binding;                      ///< op group -> target
+  std::string failed_probe, failed_probe_detail;  ///< the first probe with status "fail"
+  struct Attempt {
+    std::string status;
+    uint64_t duration_ms = 0;
+    std::optional<uint64_t> cpu_ms, starved_ms;  ///< when the host's share was measured
+  };
+  std::vector<Attempt> attempts;
+  uint64_t duration_ms = 0;
+  struct History {
+    std::string text, kind;  ///< the history words (issue 17): "failing since run 12", "failing"
+  };
+  std::optional<History> history;
+  /// The static prediction `run` recorded (harness/predict.h), when the cell carries one.
+  struct Predicted {
+    std::optional<std::string> status;  ///< "PASS" | "FAIL"; nullopt: could not be predicted
+    std::string reason, probe;          ///< why; the first probe predicted to fail
+    std::optional<Binding> binding;
+  };
+  std::optional<Predicted> predicted;
+
+  /// The status as a Status, nullopt for a name this pvmatrix does not know.
+  std::optional<Status> known_status() const { return status_from_string(status); }
+};
+
+/// Reads a cell object; never throws (not an object: every field empty).
+ReportCell read_report_cell(const nlohmann::json& cell);
+
+/// A report's own fields: its meta, summary and findings.
+struct ReportHeader {
+  std::optional<bool> complete;  ///< false: interrupted before every cell finished
+  std::string host, qemu_version, started_at;  ///< meta: where and when it ran
+  struct Matrix {
+    std::string path, name;
+    std::optional<std::string> sha256;
+  };
+  std::optional<Matrix> matrix;  ///< meta.matrix: the matrix file that was run
+  struct Git {
+    std::string revision;
+    std::optional<bool> dirty;  ///< null outside a git checkout
+  };
+  std::optional<Git> git;
+  struct History {
+    bool recorded = false;
+    std::optional<int64_t> run;  ///< the run's number in the store
+    std::string store, error;    ///< where; why it was not recorded
+  };
+  std::optional<History> history;  ///< meta.history (issue 17)
+  struct Cache {
+    int64_t hits = 0, boots = 0;
+  };
+  std::optional<Cache> cache;  ///< meta.cache, with `run --cache`: both counts, else absent
+  int unexpected = 0;          ///< summary.unexpected: cells that make `run` exit 1
+  std::vector<std::pair<std::string, int>> by_status;  ///< summary.by_status, in the report's order
+  struct HostPressure {
+    uint64_t attempts = 0, wall_ms = 0, qemu_cpu_ms = 0, starved_ms = 0;
+    double starved_fraction = 0;
+  };
+  std::optional<HostPressure> host_pressure;  ///< summary.host, when the run measured it
+  struct Finding {
+    std::string id, kind, predicted, observed, detail;
+  };
+  std::vector<Finding> findings;  ///< prediction vs boot (harness/predict.h)
+};
+
+/// Reads a report's own fields; never throws (not an object: every field empty).
+ReportHeader read_report_header(const nlohmann::json& report);
+
+/// `obj[key]` when it is a string, else "" (obj need not be an object): how reports/ reads a
+/// field leniently.
+std::string string_field(const nlohmann::json& obj, const char* key);
+
+}  // namespace pvm

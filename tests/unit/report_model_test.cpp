@@ -1,0 +1,111 @@
+// The report model's readers (harness/report_model.h): what a report.json says, as types, and
+// what they make of a report that is not quite one (an older pvmatrix, a hand-edited file).
+#include "report_model.h"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+namespace pvm {
+namespace {
+using nlohmann::json;
+
+TEST(ReportModel, ACellsAttemptsAndPredictionAreRead) {
+  const json cell = {
+      {"id", "kernel=2.6.25/hv=rom-1.12/cfg=default"},
+      {"status", "FAIL"},
+      {"attempts", json::array({{{"status", "FAIL"}, {"duration_ms", 900}, {"cpu_ms", 700}, {"starved_ms", 150}},
+                                {{"status", "FAIL"}, {"duration_ms", 800}}})},
+      {"predicted", {{"status", "FAIL"}, {"probe", "time.oneshot"}, {"reason", "r"}, {"binding", {{"timer", "rom"}}}}},
+      {"probes", json::array({{{"id", "cpu.cpuid"}, {"status", "pass"}},
+                              {{"id", "time.oneshot"}, {"status", "fail"}, {"detail", "refused"}}})},
+  };
+  const ReportCell c = read_report_cell(cell);
+  ASSERT_EQ(c.attempts.size(), 2u);
+  EXPECT_EQ(c.attempts[0].cpu_ms, 700u);
+  EXPECT_EQ(c.attempts[0].starved_ms, 150u);
+  EXPECT_EQ(c.attempts[1].duration_ms, 800u);
+  EXPECT_FALSE(c.attempts[1].cpu_ms.has_value());  // not measured: absent, not 0
+  ASSERT_TRUE(c.predicted.has_value());
+  EXPECT_EQ(c.predicted->status, "FAIL");
+  EXPECT_EQ(c.predicted->probe, "time.oneshot");
+  ASSERT_TRUE(c.predicted->binding.has_value());
+  EXPECT_EQ(c.predicted->binding->at("timer"), "rom");
+  EXPECT_EQ(c.failed_probe, "time.oneshot");
+  EXPECT_EQ(c.failed_probe_detail, "refused");
+}
+
+TEST(ReportModel, AnUnpredictableCellStillCarriesItsPrediction) {
+  const ReportCell c = read_report_cell({{"id", "x"}, {"predicted", {{"status", nullptr}, {"reason", "no manifest"}}}});
+  ASSERT_TRUE(c.predicted.has_value());
+  EXPECT_FALSE(c.predicted->status.has_value());
+  EXPECT_EQ(c.predicted->reason, "no manifest");
+  EXPECT_FALSE(read_report_cell({{"id", "x"}}).predicted.has_value());
+}
+
+TEST(ReportModel, TheHeaderReadsMetaSummaryAndFindings) {
+  const json report = {
+      {"complete", false},
+      {"meta",
+       {{"host", "ci-1"},
+        {"qemu_version", "QEMU emulator version 7.2"},
+        {"started_at", "2026-12-02T10:00:00Z"},
+        {"matrix", {{"path", "matrix/nightly.json"}, {"name", "nightly"}, {"sha256", "abc"}}},
+        {"git", {{"revision", "0123456789abcdef"}, {"dirty", nullptr}}},
+        {"history", {{"recorded", true}, {"run", 12}, {"store", "out/history.sqlite"}}},
+        {"cache", {{"hits", 3}, {"boots", 2}}}}},
+      {"summary",
+       {{"unexpected", 1},
+        {"by_status", {{"PASS", 4}, {"FAIL", 1}}},
+        {"host", {{"attempts", 5}, {"wall_ms", 1000}, {"qemu_cpu_ms", 800}, {"starved_ms", 250}, {"starved_fraction", 0.25}}}}},
+      {"findings", json::array({{{"id", "a"}, {"kind", "status"}, {"predicted", "PASS"}, {"observed", "FAIL"},
+                                 {"detail", "d"}}})},
+  };
+  const ReportHeader h = read_report_header(report);
+  EXPECT_EQ(h.complete, false);
+  EXPECT_EQ(h.host, "ci-1");
+  ASSERT_TRUE(h.matrix.has_value());
+  EXPECT_EQ(h.matrix->path, "matrix/nightly.json");
+  EXPECT_EQ(h.matrix->sha256, "abc");
+  ASSERT_TRUE(h.git.has_value());
+  EXPECT_EQ(h.git->revision, "0123456789abcdef");
+  EXPECT_FALSE(h.git->dirty.has_value());  // null outside a git checkout
+  ASSERT_TRUE(h.history.has_value());
+  EXPECT_TRUE(h.history->recorded);
+  EXPECT_EQ(h.history->run, 12);
+  ASSERT_TRUE(h.cache.has_value());
+  EXPECT_EQ(h.cache->hits, 3);
+  EXPECT_EQ(h.cache->boots, 2);
+  EXPECT_EQ(h.unexpected, 1);
+  // In the report's order (JSON objects are written with sorted keys).
+  ASSERT_EQ(h.by_status.size(), 2u);
+  EXPECT_EQ(h.by_status[0], (std::pair<std::string, int>{"FAIL", 1}));
+  ASSERT_TRUE(h.host_pressure.has_value());
+  EXPECT_EQ(h.host_pressure->qemu_cpu_ms, 800u);
+  EXPECT_DOUBLE_EQ(h.host_pressure->starved_fraction, 0.25);
+  ASSERT_EQ(h.findings.size(), 1u);
+  EXPECT_EQ(h.findings[0].observed, "FAIL");
+}
+
+TEST(ReportModel, AHeaderThatIsNotQuiteOneReadsAsAbsentNeverThrows) {
+  // An older pvmatrix: no cache counts, no history, no host pressure.
+  ReportHeader h = read_report_header({{"meta", {{"matrix", {{"name", "m"}}}}}, {"summary", {{"unexpected", 0}}}});
+  EXPECT_FALSE(h.complete.has_value());
+  ASSERT_TRUE(h.matrix.has_value());
+  EXPECT_FALSE(h.matrix->sha256.has_value());
+  EXPECT_FALSE(h.cache.has_value());
+  EXPECT_FALSE(h.history.has_value());
+  EXPECT_FALSE(h.host_pressure.has_value());
+  // Half a cache record, a negative count, mistyped fields: absent, not zero and not a throw.
+  EXPECT_FALSE(read_report_header({{"meta", {{"cache", {{"hits", 3}}}}}}).cache.has_value());
+  EXPECT_FALSE(read_report_header({{"meta", {{"cache", {{"hits", -1}, {"boots", 2}}}}}}).cache.has_value());
+  h = read_report_header({{"complete", "yes"}, {"meta", {{"matrix", "nightly"}, {"git", 7}}}, {"findings", 3}});
+  EXPECT_FALSE(h.complete.has_value());
+  EXPECT_FALSE(h.matrix.has_value());
+  EXPECT_FALSE(h.git.has_value());
+  EXPECT_TRUE(h.findings.empty());
+  EXPECT_NO_THROW(read_report_header(json::array()));
+  EXPECT_NO_THROW(read_report_header(nullptr));
+}
+
+}  // namespace
+}  // namespace pvm
