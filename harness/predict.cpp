@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "pvrom/calls.h"
+#include "cell_record.h"
 #include "text_util.h"
 #include "world.h"
 
@@ -291,6 +292,23 @@ void to_json(json& j, const Prediction& p) {
   j["reason"] = p.reason;
 }
 
+void from_json(const json& j, Prediction& p) {
+  p = Prediction{};
+  if (!j.is_object()) return;
+  auto text = [&](const char* key) {
+    auto it = j.find(key);
+    return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  p.status = status_from_string(text("status"));
+  if (auto it = j.find("binding"); it != j.end() && it->is_object())
+    for (const auto& [group, target] : it->items())
+      if (target.is_string()) p.binding[group] = target.get<std::string>();
+  p.probe = text("probe");
+  if (auto it = j.find("call"); it != j.end() && it->is_number_integer()) p.call = it->get<int>();
+  p.refused = text("refused");
+  p.reason = text("reason");
+}
+
 Prediction predict_xen(const KernelManifest& m, std::string_view cmdline) {
   Prediction p;
   if (!m.xen_pvh) {
@@ -437,13 +455,13 @@ Prediction Predictor::predict_cell(const CellSpec& spec) {
   return predict(*manifest, rom, rom_error, version, spec.cmdline);
 }
 
-void add_predictions(const World& world, const std::vector<CellSpec>& specs, json* cells) {
+void add_predictions(const World& world, const std::vector<CellSpec>& specs, std::vector<CellRecord>* cells) {
   Predictor predictor(world);
   std::map<std::string, const CellSpec*> by_id;
   for (const CellSpec& s : specs) by_id[s.id()] = &s;
-  for (json& c : *cells) {
-    auto it = by_id.find(c.value("id", ""));
-    if (it != by_id.end()) c["predicted"] = predictor.predict_cell(*it->second);
+  for (CellRecord& c : *cells) {
+    auto it = by_id.find(c.result.spec.id());
+    if (it != by_id.end()) c.predicted = predictor.predict_cell(*it->second);
   }
 }
 

@@ -22,6 +22,8 @@
 
 namespace pvm {
 
+struct CellRecord;  // cell_record.h
+
 class World;
 
 
@@ -65,6 +67,8 @@ Prediction predict_real(const ElfXenInfo& notes, const HypervisorVersion& versio
 
 /// {"status": "PASS"|"FAIL"|null, "binding": {...}|null, "probe"?, "call"?, "refused"?, "reason"}.
 void to_json(nlohmann::json& j, const Prediction& p);
+/// Reads what to_json wrote; lenient (a field it cannot read stays empty).
+void from_json(const nlohmann::json& j, Prediction& p);
 
 /// Predicts cells of a world, reading each kernel manifest and ROM image once.
 class Predictor {
@@ -86,8 +90,8 @@ class Predictor {
   std::map<std::string, std::optional<ElfXenInfo>> notes_;  ///< real kernels: vmlinux -> its Xen notes
 };
 
-/// Sets `predicted` on every cell object of `cells` whose id is one of `specs`.
-void add_predictions(const World& world, const std::vector<CellSpec>& specs, nlohmann::json* cells);
+/// Sets `predicted` on every cell of `cells` whose id is one of `specs`.
+void add_predictions(const World& world, const std::vector<CellSpec>& specs, std::vector<CellRecord>* cells);
 
 
 }  // namespace pvm

@@ -19,6 +19,13 @@
 
 namespace pvm {
 
+/// One workaround tried on a cell that does not work (a `pv.native=` mask; for a real kernel the
+/// other dom0 mode or a descriptor's switch) and the cell's status with it.
+struct Workaround {
+  std::string mask;    ///< "pv.native=timer"
+  std::string status;  ///< the cell's status with it: "PASS", "FAIL", ...
+};
+
 struct ReportCell {
   std::string id, kernel, hv, config;
   std::string status;                   ///< "PASS", "FAIL", ... as written

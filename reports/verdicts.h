@@ -46,12 +46,6 @@ const char* to_string(Verdict v);
 /// Parses the names above; nullopt otherwise.
 std::optional<Verdict> verdict_from_string(const std::string& s);
 
-/// One `pv.native=` mask tried on a regressed cell and what the cell did with it.
-struct Workaround {
-  std::string mask;    ///< "pv.native=timer"
-  std::string status;  ///< the cell's status with that mask: "PASS", "FAIL", ...
-};
-
 /// The verdict of one cell.
 struct CellVerdict {
   std::string id;       ///< "kernel=2.6.25/hv=rom-1.12/cfg=default"

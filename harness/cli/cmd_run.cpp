@@ -25,6 +25,7 @@
 #include "preamble.h"
 #include "predict.h"
 #include "qemu_launcher.h"
+#include "cell_record.h"
 #include "report_model.h"
 #include "result_cache.h"
 #include "run_cell.h"
@@ -99,13 +100,14 @@ class QuietStatus : public RunStatus {
 /// such cell; a real kernel's variants cost a Linux boot each, so its search goes one by one
 /// and stops at the first that works.
 void search_workarounds(const World& world, Launcher& launcher, const std::vector<std::optional<CellResult>>& results,
-                        std::map<std::string, json>* cells, int jobs, size_t limit, const std::atomic<int>* interrupt) {
+                        std::map<std::string, CellRecord>* cells, int jobs, size_t limit,
+                        const std::atomic<int>* interrupt) {
   struct Owner {
     std::string id, label;
   };
   std::vector<CellSpec> batch;
   std::vector<Owner> owners;
-  std::map<std::string, json> tried;
+  std::map<std::string, std::vector<Workaround>> tried;
   for (const auto& r : results) {
     if (!r || works(r->status) || r->status == Status::Error || r->status == Status::Skip) continue;
     const std::string id = r->spec.id();
@@ -114,12 +116,12 @@ void search_workarounds(const World& world, Launcher& launcher, const std::vecto
                   id.c_str());
       continue;
     }
-    tried[id] = json::array();
+    tried[id] = {};
     if (r->spec.kernel_family == "linux") {
       for (const WorkaroundTry& w : workaround_tries(world, r->spec)) {
         if (interrupt->load() != 0) break;
         CellResult t = run_cell(launcher, w.spec, {});
-        tried[id].push_back({{"mask", w.label}, {"status", to_string(t.status)}});
+        tried[id].push_back({w.label, to_string(t.status)});
         if (works(t.status)) break;
       }
       continue;
@@ -139,10 +141,9 @@ void search_workarounds(const World& world, Launcher& launcher, const std::vecto
     ScheduledRun done = run_cells(batch, boot, quiet, so);
     for (size_t i = 0; i < batch.size(); ++i)
       if (done.results[i])
-        tried[owners[i].id].push_back({{"mask", owners[i].label}, {"status", to_string(done.results[i]->status)}});
+        tried[owners[i].id].push_back({owners[i].label, to_string(done.results[i]->status)});
   }
-  for (auto& [id, list] : tried)
-    if (!list.empty()) (*cells)[id]["workarounds"] = std::move(list);
+  for (auto& [id, list] : tried) (*cells)[id].workarounds = std::move(list);
 }
 
 json axes_of(const Matrix& m) {
@@ -156,20 +157,16 @@ json axes_of(const Matrix& m) {
   return {{"kernels", m.kernels}, {"hypervisors", m.hypervisors}, {"configs", configs}};
 }
 
-/// Cell objects by id from a JSON-lines file (the pytest driver's --from-cells).
-bool read_cells_jsonl(const std::string& path, std::map<std::string, json>* out, std::string* err) {
+/// Cells by id from a JSON-lines file of cell objects (the pytest driver's --from-cells).
+bool read_cells_jsonl(const std::string& path, std::map<std::string, CellRecord>* out, std::string* err) {
   std::ifstream in(path);
   if (!in) return *err = "cannot read " + path, false;
   std::string line;
   for (int n = 1; std::getline(in, line); ++n) {
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
     try {
-      json c = json::parse(line);
-      CellResult check;
-      from_json(c, check);  // strict: a malformed cell object is an error here, not in a report
-      // The id first: `m[k] = std::move(c)` moves c (json's operator= takes its argument by
-      // value) before the key expression reads it (C++17 sequences the right operand first).
-      std::string id = c.at("id").get<std::string>();
+      CellRecord c = json::parse(line).get<CellRecord>();  // strict: a malformed cell is an error here
+      std::string id = c.result.spec.id();
       (*out)[id] = std::move(c);
     } catch (const std::exception& e) {
       *err = fmt::format("{}:{}: not a cell object: {}", path, n, e.what());
@@ -181,14 +178,23 @@ bool read_cells_jsonl(const std::string& path, std::map<std::string, json>* out,
 
 /// Cells already done: --resume keeps them (from a run of the same matrix file), --from-cells
 /// provides them all.
-bool kept_cells(const RunOptions& o, const Matrix& m, std::map<std::string, json>* kept, std::string* err) {
+bool kept_cells(const RunOptions& o, const Matrix& m, std::map<std::string, CellRecord>* kept, std::string* err) {
   if (!o.resume.empty()) {
     json old;
     if (!read_report(o.resume + "/report.json", &old, err)) return false;
     const ReportHeader h = read_report_header(old);
     if (h.matrix && h.matrix->sha256.value_or("") != m.sha256)
       return *err = fmt::format("--resume {}: that run used a different matrix file (sha256 differs)", o.resume), false;
-    for (const json& c : old.at("cells")) (*kept)[c.at("id").get<std::string>()] = c;
+    const json& cells = old.at("cells");
+    for (size_t i = 0; i < cells.size(); ++i) {
+      try {
+        CellRecord c = cells[i].get<CellRecord>();
+        std::string id = c.result.spec.id();
+        (*kept)[id] = std::move(c);
+      } catch (const std::exception& e) {
+        return *err = fmt::format("--resume {}/report.json: cells[{}]: {}", o.resume, i, e.what()), false;
+      }
+    }
   }
   return o.from_cells.empty() || read_cells_jsonl(o.from_cells, kept, err);
 }
@@ -297,7 +303,7 @@ int run_run(RunOptions o) {
   // The history store is opened before anything boots: one of a newer schema stops the run here.
   RunHistory history(o.dry_run ? "none" : o.history.empty() ? default_history_location(o.out) : o.history);
   if (!history.check(&err)) return fail(err);
-  std::map<std::string, json> kept;
+  std::map<std::string, CellRecord> kept;
   if (!kept_cells(o, m, &kept, &err)) return fail(err);
   std::vector<CellSpec> todo;
   for (const CellSpec& s : specs)
@@ -313,18 +319,20 @@ int run_run(RunOptions o) {
   ScheduledRun run = boot_cells(o, m, sel.known, todo, boots);
 
   // Report: every cell of the selection that has a result, in matrix order.
-  std::map<std::string, json> fresh;
+  std::map<std::string, CellRecord> fresh;
   for (auto& r : run.results)
-    if (r) fresh[r->spec.id()] = json(*r);
+    if (r) fresh[r->spec.id()].result = *r;  // run.results stay whole: the workaround search reads them
   if (o.workarounds && run.interrupted_by == 0)
     search_workarounds(*world, *boots.with, run.results, &fresh, boots.jobs, static_cast<size_t>(o.workaround_cells),
                        &g_interrupt);
-  json cells = json::array();
+  std::vector<CellRecord> records;
   for (const CellSpec& s : specs) {
-    if (auto it = fresh.find(s.id()); it != fresh.end()) cells.push_back(std::move(it->second));
-    else if (auto k = kept.find(s.id()); k != kept.end()) cells.push_back(k->second);
+    if (auto it = fresh.find(s.id()); it != fresh.end()) records.push_back(std::move(it->second));
+    else if (auto k = kept.find(s.id()); k != kept.end()) records.push_back(std::move(k->second));
   }
-  add_predictions(*world, specs, &cells);  // `predicted` per cell; make_report lists disagreements as findings
+  add_predictions(*world, specs, &records);  // `predicted` per cell; make_report lists disagreements as findings
+  json cells = json::array();
+  for (const CellRecord& r : records) cells.push_back(r);
   const bool complete = cells.size() == specs.size() && run.interrupted_by == 0;
   finish_run_meta(&meta);
   if (!o.resume.empty()) meta["resumed_from"] = o.resume + "/report.json";

@@ -1,6 +1,8 @@
-// The report model's readers (harness/report_model.h): what a report.json says, as types, and
-// what they make of a report that is not quite one (an older pvmatrix, a hand-edited file).
+// The report model (harness/report_model.h, harness/cell_record.h): the record `run` writes and
+// reads back on --resume, and the lenient readers of a report.json, including one that is not
+// quite one (an older pvmatrix, a hand-edited file).
 #include "report_model.h"
+#include "cell_record.h"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -105,6 +107,62 @@ TEST(ReportModel, AHeaderThatIsNotQuiteOneReadsAsAbsentNeverThrows) {
   EXPECT_TRUE(h.findings.empty());
   EXPECT_NO_THROW(read_report_header(json::array()));
   EXPECT_NO_THROW(read_report_header(nullptr));
+}
+
+}  // namespace
+}  // namespace pvm
+
+namespace pvm {
+namespace {
+
+TEST(CellRecordJson, WorkaroundsAndPredictionGoThereAndBack) {
+  CellRecord r;
+  r.result.spec.kernel = "2.6.25";
+  r.result.spec.hv = "rom-1.12";
+  r.result.status = r.result.outcome = Status::Xfail;
+  r.result.attempts.push_back({Status::Fail, 900, 0, std::nullopt, "probe failed", 700, 5});
+  r.workarounds = {{"pv.native=timer", "PASS"}, {"pv.native=all", "PASS"}};
+  Prediction p;
+  p.status = Status::Fail;
+  p.binding = {{"timer", "rom"}};
+  p.probe = "time.oneshot";
+  p.reason = "SetAlarm has no one-shot mode";
+  r.predicted = p;
+  const nlohmann::json j = r;
+  EXPECT_EQ(j["workarounds"][0]["mask"], "pv.native=timer");
+  EXPECT_EQ(j["predicted"]["status"], "FAIL");
+  const CellRecord back = j.get<CellRecord>();
+  EXPECT_EQ(nlohmann::json(back), j);  // what run keeps on --resume is what it wrote
+  ASSERT_EQ(back.workarounds.size(), 2u);
+  EXPECT_EQ(back.workarounds[1].mask, "pv.native=all");
+  ASSERT_TRUE(back.predicted.has_value());
+  EXPECT_EQ(back.predicted->probe, "time.oneshot");
+}
+
+TEST(CellRecordJson, NoWorkaroundsAndNoPredictionWriteNoKeys) {
+  CellRecord r;
+  r.result.spec.kernel = "2.6.24";
+  r.result.spec.hv = "rom-2.0";
+  const nlohmann::json j = r;
+  EXPECT_FALSE(j.contains("workarounds"));
+  EXPECT_FALSE(j.contains("predicted"));
+}
+
+TEST(CellRecordJson, AMalformedCellIsAnErrorNamingTheField) {
+  CellRecord r;
+  r.result.spec.kernel = "2.6.24";
+  r.result.spec.hv = "rom-2.0";
+  nlohmann::json j = r;
+  j["workarounds"] = "pv.native=timer";
+  try {
+    (void)j.get<CellRecord>();
+    FAIL() << "no error";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("workarounds"), std::string::npos) << e.what();
+  }
+  j = r;
+  j["status"] = "MAYBE";
+  EXPECT_THROW((void)j.get<CellRecord>(), std::runtime_error);
 }
 
 }  // namespace
