@@ -9,11 +9,7 @@ using nlohmann::json;
 
 void to_json(json& j, const CellRecord& c) {
   j = json(c.result);
-  if (!c.workarounds.empty()) {
-    json list = json::array();
-    for (const Workaround& w : c.workarounds) list.push_back({{"mask", w.mask}, {"status", w.status}});
-    j["workarounds"] = std::move(list);
-  }
+  if (!c.workarounds.empty()) j["workarounds"] = c.workarounds;
   if (c.predicted) j["predicted"] = *c.predicted;
 }
 

@@ -30,6 +30,8 @@ std::map<std::string, std::string> string_map(const json& obj) {
 
 }  // namespace
 
+void to_json(json& j, const Workaround& w) { j = json{{"mask", w.mask}, {"status", w.status}}; }
+
 ReportCell read_report_cell(const json& c) {
   ReportCell r;
   if (!c.is_object()) return r;
@@ -78,6 +80,9 @@ ReportCell read_report_cell(const json& c) {
       if (auto b = it->find("binding"); b != it->end() && b->is_object()) p.binding = string_map(*b);
     }
   }
+  if (auto it = c.find("workarounds"); it != c.end() && it->is_array())
+    for (const json& w : *it)
+      if (w.is_object()) r.workarounds.push_back({string_field(w, "mask"), string_field(w, "status")});
   return r;
 }
 

@@ -25,6 +25,8 @@ struct Workaround {
   std::string mask;    ///< "pv.native=timer"
   std::string status;  ///< the cell's status with it: "PASS", "FAIL", ...
 };
+/// {"mask", "status"}, as in a cell's and a verdict's `workarounds`.
+void to_json(nlohmann::json& j, const Workaround& w);
 
 struct ReportCell {
   std::string id, kernel, hv, config;
@@ -56,6 +58,7 @@ struct ReportCell {
     std::optional<Binding> binding;
   };
   std::optional<Predicted> predicted;
+  std::vector<Workaround> workarounds;  ///< tried on the cell (`run --workarounds`), in order
 
   /// The status as a Status, nullopt for a name this pvmatrix does not know.
   std::optional<Status> known_status() const { return status_from_string(status); }

@@ -361,8 +361,8 @@ std::string render_markdown(const VerdictSet& set) {
 }
 
 void to_json(json& j, const CellVerdict& v) {
-  json wa = json::array();
-  for (const auto& w : v.workarounds) wa.push_back({{"mask", w.mask}, {"status", w.status}});
+  json wa = json::array();  // [] when none was tried
+  for (const auto& w : v.workarounds) wa.push_back(w);
   j = json{{"id", v.id},
            {"verdict", to_string(v.verdict)},
            {"kernel", v.kernel},
@@ -413,11 +413,7 @@ void annotate_report(json* report, const VerdictSet& set) {
     for (const auto& v : set.cells) {
       if (v.id != id) continue;
       cell["verdict"] = to_string(v.verdict);
-      if (!v.workarounds.empty()) {
-        json wa = json::array();
-        for (const auto& w : v.workarounds) wa.push_back({{"mask", w.mask}, {"status", w.status}});
-        cell["workarounds"] = wa;
-      }
+      if (!v.workarounds.empty()) cell["workarounds"] = v.workarounds;
       break;
     }
   }

@@ -397,7 +397,7 @@ bool Gate::rerun_doubtful(VerdictSet* set, size_t* reruns, size_t* workaround_bo
   std::vector<std::string> rerun_gate, rerun_world;
   for (const auto& v : set->cells)
     if (v.needs_rerun && in_base.count(v.id)) (always_.count(v.id) ? rerun_gate : rerun_world).push_back(v.id);
-  std::map<std::string, json> rerun_cells;
+  std::map<std::string, std::pair<json, ReportCell>> rerun_cells;  // by id: the cell object, as read
   std::string run_help;
   if (!rerun_gate.empty() || !rerun_world.empty())
     env_.pvmatrix(head_, {"run", "--help"}, o_.out + "/head.run-help.log", "", &run_help);
@@ -412,18 +412,19 @@ bool Gate::rerun_doubtful(VerdictSet* set, size_t* reruns, size_t* workaround_bo
     json r;
     if (!run_matrix(&head_, m, *ids, dir, false, extra, &r, err)) return false;
     for (const json& c : r["cells"]) {
-      rerun_cells[c.value("id", "")] = c;
+      ReportCell read = read_report_cell(c);
       ++*reruns;
-      if (c.contains("workarounds")) *workaround_boots += c["workarounds"].size();
+      *workaround_boots += read.workarounds.size();
+      std::string id = read.id;
+      rerun_cells[id] = {c, std::move(read)};
     }
   }
   for (auto& v : set->cells) {
     auto r = rerun_cells.find(v.id);
     if (r == rerun_cells.end()) continue;
-    confirm_with_rerun(&v, *in_base.at(v.id), r->second);
-    if (v.verdict == Verdict::Regression && r->second.contains("workarounds"))
-      for (const json& w : r->second["workarounds"])
-        v.workarounds.push_back({w.value("mask", ""), w.value("status", "")});
+    const auto& [cell, read] = r->second;
+    confirm_with_rerun(&v, *in_base.at(v.id), cell);
+    if (v.verdict == Verdict::Regression) v.workarounds = read.workarounds;
   }
   // What fails the gate first again: re-runs may have changed verdicts.
   std::stable_sort(set->cells.begin(), set->cells.end(), [](const CellVerdict& a, const CellVerdict& b) {

@@ -34,6 +34,13 @@ TEST(ReportModel, ACellsAttemptsAndPredictionAreRead) {
   EXPECT_EQ(c.predicted->binding->at("timer"), "rom");
   EXPECT_EQ(c.failed_probe, "time.oneshot");
   EXPECT_EQ(c.failed_probe_detail, "refused");
+  EXPECT_TRUE(c.workarounds.empty());
+  json with = cell;
+  with["workarounds"] = json::array({{{"mask", "pv.native=timer"}, {"status", "PASS"}}, "not one"});
+  const ReportCell w = read_report_cell(with);
+  ASSERT_EQ(w.workarounds.size(), 1u);  // what is not a workaround object is not read as one
+  EXPECT_EQ(w.workarounds[0].mask, "pv.native=timer");
+  EXPECT_EQ(json(w.workarounds[0]), with["workarounds"][0]);
 }
 
 TEST(ReportModel, AnUnpredictableCellStillCarriesItsPrediction) {
