@@ -67,40 +67,50 @@ struct ReportCell {
 /// Reads a cell object; never throws (not an object: every field empty).
 ReportCell read_report_cell(const nlohmann::json& cell);
 
+// The parts of a report's own fields (ReportHeader names them). At namespace scope, not nested:
+// clang decides whether a nested struct with default member initializers is default-constructible
+// before the enclosing class is complete, and then std::optional<T>::emplace() is refused.
+struct ReportMatrix {
+  std::string path, name;
+  std::optional<std::string> sha256;
+};
+struct ReportGit {
+  std::string revision;
+  std::optional<bool> dirty;  ///< null outside a git checkout
+};
+struct ReportHistory {
+  bool recorded = false;
+  std::optional<int64_t> run;  ///< the run's number in the store
+  std::string store, error;    ///< where; why it was not recorded
+};
+struct ReportCacheCounts {
+  int64_t hits = 0, boots = 0;
+};
+struct ReportHostPressure {
+  uint64_t attempts = 0, wall_ms = 0, qemu_cpu_ms = 0, starved_ms = 0;
+  double starved_fraction = 0;
+};
+struct ReportFinding {
+  std::string id, kind, predicted, observed, detail;
+};
+
 /// A report's own fields: its meta, summary and findings.
 struct ReportHeader {
+  using Matrix = ReportMatrix;
+  using Git = ReportGit;
+  using History = ReportHistory;
+  using Cache = ReportCacheCounts;
+  using HostPressure = ReportHostPressure;
+  using Finding = ReportFinding;
   std::optional<bool> complete;  ///< false: interrupted before every cell finished
   std::string host, qemu_version, started_at;  ///< meta: where and when it ran
-  struct Matrix {
-    std::string path, name;
-    std::optional<std::string> sha256;
-  };
   std::optional<Matrix> matrix;  ///< meta.matrix: the matrix file that was run
-  struct Git {
-    std::string revision;
-    std::optional<bool> dirty;  ///< null outside a git checkout
-  };
   std::optional<Git> git;
-  struct History {
-    bool recorded = false;
-    std::optional<int64_t> run;  ///< the run's number in the store
-    std::string store, error;    ///< where; why it was not recorded
-  };
   std::optional<History> history;  ///< meta.history (issue 17)
-  struct Cache {
-    int64_t hits = 0, boots = 0;
-  };
   std::optional<Cache> cache;  ///< meta.cache, with `run --cache`: both counts, else absent
   int unexpected = 0;          ///< summary.unexpected: cells that make `run` exit 1
   std::vector<std::pair<std::string, int>> by_status;  ///< summary.by_status, in the report's order
-  struct HostPressure {
-    uint64_t attempts = 0, wall_ms = 0, qemu_cpu_ms = 0, starved_ms = 0;
-    double starved_fraction = 0;
-  };
   std::optional<HostPressure> host_pressure;  ///< summary.host, when the run measured it
-  struct Finding {
-    std::string id, kind, predicted, observed, detail;
-  };
   std::vector<Finding> findings;  ///< prediction vs boot (harness/predict.h)
 };
 
