@@ -295,18 +295,12 @@ void to_json(json& j, const Prediction& p) {
 void from_json(const json& j, Prediction& p) {
   p = Prediction{};
   if (!j.is_object()) return;
-  auto text = [&](const char* key) {
-    auto it = j.find(key);
-    return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
-  };
-  p.status = status_from_string(text("status"));
-  if (auto it = j.find("binding"); it != j.end() && it->is_object())
-    for (const auto& [group, target] : it->items())
-      if (target.is_string()) p.binding[group] = target.get<std::string>();
-  p.probe = text("probe");
+  p.status = status_from_string(string_field(j, "status"));
+  p.binding = string_map_field(j, "binding");
+  p.probe = string_field(j, "probe");
   if (auto it = j.find("call"); it != j.end() && it->is_number_integer()) p.call = it->get<int>();
-  p.refused = text("refused");
-  p.reason = text("reason");
+  p.refused = string_field(j, "refused");
+  p.reason = string_field(j, "reason");
 }
 
 Prediction predict_xen(const KernelManifest& m, std::string_view cmdline) {

@@ -21,14 +21,17 @@ std::optional<uint64_t> count_field(const json& obj, const char* key) {
   return it->is_number_unsigned() ? it->get<uint64_t>() : static_cast<uint64_t>(std::max<int64_t>(0, it->get<int64_t>()));
 }
 
-std::map<std::string, std::string> string_map(const json& obj) {
-  std::map<std::string, std::string> out;
-  for (const auto& [key, value] : obj.items())
-    if (value.is_string()) out[key] = value.get<std::string>();
+}  // namespace
+
+Binding string_map_field(const json& obj, const char* key) {
+  Binding out;
+  if (!obj.is_object()) return out;
+  auto it = obj.find(key);
+  if (it == obj.end() || !it->is_object()) return out;
+  for (const auto& [k, value] : it->items())
+    if (value.is_string()) out[k] = value.get<std::string>();
   return out;
 }
-
-}  // namespace
 
 void to_json(json& j, const Workaround& w) { j = json{{"mask", w.mask}, {"status", w.status}}; }
 
@@ -51,7 +54,7 @@ ReportCell read_report_cell(const json& c) {
   r.reproduce = string_field(c, "reproduce");
   r.cmdline = string_field(c, "cmdline");
   r.verdict = string_field(c, "verdict");
-  if (auto it = c.find("binding"); it != c.end() && it->is_object()) r.binding = string_map(*it);
+  r.binding = string_map_field(c, "binding");
   if (auto it = c.find("probes"); it != c.end() && it->is_array())
     for (const json& p : *it)
       if (p.is_object() && string_field(p, "status") == "fail") {
@@ -77,7 +80,7 @@ ReportCell read_report_cell(const json& c) {
       if (auto st = it->find("status"); st != it->end() && st->is_string()) p.status = st->get<std::string>();
       p.reason = string_field(*it, "reason");
       p.probe = string_field(*it, "probe");
-      if (auto b = it->find("binding"); b != it->end() && b->is_object()) p.binding = string_map(*b);
+      if (auto b = it->find("binding"); b != it->end() && b->is_object()) p.binding = string_map_field(*it, "binding");
     }
   }
   if (auto it = c.find("workarounds"); it != c.end() && it->is_array())

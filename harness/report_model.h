@@ -117,6 +117,9 @@ struct ReportHeader {
 /// Reads a report's own fields; never throws (not an object: every field empty).
 ReportHeader read_report_header(const nlohmann::json& report);
 
+/// The string members of `obj[key]` when it is an object (others skipped), else empty: a binding.
+Binding string_map_field(const nlohmann::json& obj, const char* key);
+
 /// `obj[key]` when it is a string, else "" (obj need not be an object): how reports/ reads a
 /// field leniently.
 std::string string_field(const nlohmann::json& obj, const char* key);
