@@ -1,5 +1,6 @@
 #include "boot_budget.h"
 
+#include <algorithm>
 #include <chrono>
 
 namespace pvm {
@@ -13,8 +14,20 @@ BootBudget::BootBudget(pid_t pid, double timeout_s)
     : shares_(pid),
       budget_ns_(static_cast<uint64_t>(timeout_s * 1e9)),
       wall_limit_ns_(static_cast<uint64_t>(timeout_s * kWallSafetyFactor * 1e9)) {
-  meter_.start(monotonic_ns(), read());
+  start_ = monotonic_ns();
+  meter_.start(start_, read());
   last_sample_ = monotonic_ns();
+}
+
+uint64_t BootBudget::age_ns() const { return monotonic_ns() - start_; }
+
+uint64_t budget_sample_interval_ns(uint64_t age_ns) {
+  return std::clamp<uint64_t>(age_ns / 10, 50'000'000, 1'000'000'000);
+}
+
+std::chrono::milliseconds BootBudget::until_next_sample() const {
+  const uint64_t due = last_sample_ + budget_sample_interval_ns(last_sample_ - start_), now = monotonic_ns();
+  return std::chrono::milliseconds(due > now ? (due - now + 999'999) / 1'000'000 : 0);
 }
 
 ThreadShares BootBudget::read() {
@@ -26,7 +39,7 @@ ThreadShares BootBudget::read() {
 
 bool BootBudget::exhausted(BootOutcome* out) {
   const uint64_t now = monotonic_ns();
-  if (now - last_sample_ >= 50'000'000) {  // sample at most every 50 ms
+  if (now - last_sample_ >= budget_sample_interval_ns(last_sample_ - start_)) {
     meter_.sample(now, read());
     last_sample_ = now;
   }

@@ -7,6 +7,7 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <cstdint>
 
 #include "host_share.h"
@@ -17,13 +18,25 @@ namespace pvm {
 /// Nanoseconds of the monotonic clock.
 uint64_t monotonic_ns();
 
+/// Between two samples of a boot's threads once `age_ns` of it have passed: 50 ms while the
+/// boot is young, then a tenth of its age, at most a second. A boot of seconds (Xen, a real
+/// kernel) is sampled a few times a second instead of 20 (each sample reads every QEMU thread's
+/// schedstat), and a HANG is noticed at most a tenth of its budget, and never more than a second,
+/// after the budget ran out.
+uint64_t budget_sample_interval_ns(uint64_t age_ns);
+
 class BootBudget {
  public:
   /// Starts now. `pid`: QEMU's process (-1: unknown, the wall clock counts).
   BootBudget(pid_t pid, double timeout_s);
   /// True when the budget (out->timed_out) or the wall-clock limit (out->host_limit) is used
-  /// up. Samples QEMU's threads at most every 50 ms.
+  /// up. Samples QEMU's threads when a sample is due (budget_sample_interval_ns).
   bool exhausted(BootOutcome* out);
+  /// Until the next sample is due (0: now): what a reader that has nothing else to wait for
+  /// may sleep.
+  std::chrono::milliseconds until_next_sample() const;
+  /// Nanoseconds since the boot started.
+  uint64_t age_ns() const;
   /// Samples once more at the end of the boot, when QEMU can still be read.
   void last_sample();
   /// The boot's CPU and run-queue time into `out`, when every sample could be read.
@@ -36,7 +49,7 @@ class BootBudget {
 
   ThreadSharesReader shares_;
   ThreadShares last_ok_;
-  uint64_t budget_ns_, wall_limit_ns_, last_sample_ = 0;
+  uint64_t budget_ns_, wall_limit_ns_, start_ = 0, last_sample_ = 0;
   ProgressMeter meter_;
 };
 

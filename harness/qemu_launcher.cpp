@@ -9,9 +9,11 @@
 #include <pthread.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -88,8 +90,16 @@ int start_child(char* const argv[], int out_fd, int err_fd, pid_t* pid) {
 
 using Clock = std::chrono::steady_clock;
 
-/// How long the read loop lets serial output pile up in the pipe between wakeups.
-constexpr std::chrono::milliseconds kReadCoalesce{1};
+/// The serial pipe's capacity asked for: output piles up there between the reader's wakeups.
+constexpr int kSerialPipeSize = 1 << 20;
+
+/// How long the read loop lets serial output pile up in the pipe after a wakeup: a twentieth of
+/// the boot's age, from 1 ms (a reference kernel is over in ~20 ms) to 200 ms (a Xen boot of
+/// ~12 s is read ~5 times a second instead of ~30). A Xen or Linux end banner is noticed at most
+/// this much later; a QEMU that exits ends the wait at once (Child::await_exit).
+std::chrono::milliseconds coalesce(uint64_t age_ns) {
+  return std::chrono::milliseconds(std::clamp<uint64_t>(age_ns / 20'000'000, 1, 200));
+}
 
 /// QemuOpts values double their commas.
 std::string opt_escape(const std::string& s) {
@@ -110,8 +120,11 @@ std::string check_file(const std::string& what, const std::string& path) {
   return {};
 }
 
-/// Appends what `fd` has to `buf`, keeping at most `limit` bytes; false at EOF or error.
-bool drain(int fd, std::string& buf, size_t limit, uint64_t& total, bool& truncated) {
+/// Appends what `fd` has to `buf`, keeping at most `limit` bytes; false at EOF or error. Reads
+/// what the pipe holds now (until a read comes back short): QEMU writes serial output a byte per
+/// write(), so reading on until the pipe is empty races the writer, a byte or two a read.
+/// `to_the_end`: until EOF or the pipe is empty (QEMU has gone).
+bool drain(int fd, std::string& buf, size_t limit, uint64_t& total, bool& truncated, bool to_the_end = false) {
   char chunk[65536];
   for (;;) {
     ssize_t n = read(fd, chunk, sizeof chunk);
@@ -120,6 +133,7 @@ bool drain(int fd, std::string& buf, size_t limit, uint64_t& total, bool& trunca
       size_t room = buf.size() < limit ? limit - buf.size() : 0;
       buf.append(chunk, std::min(room, static_cast<size_t>(n)));
       if (static_cast<size_t>(n) > room) truncated = true;
+      if (!to_the_end && static_cast<size_t>(n) < sizeof chunk) return true;
       continue;
     }
     if (n < 0 && errno == EINTR) continue;
@@ -141,7 +155,6 @@ std::string missing_input(const CellSpec& spec, const std::string& qemu) {
       if (auto e = check_file(what, *path); !e.empty()) return e;
   return {};
 }
-
 
 }  // namespace
 
@@ -261,15 +274,32 @@ bool QemuLauncher::spawn(BootOutcome* out, Child* child) {
   child->err = err_pipe[0];
   fcntl(child->serial, F_SETFL, O_NONBLOCK);
   fcntl(child->err, F_SETFL, O_NONBLOCK);
+  fcntl(child->serial, F_SETPIPE_SZ, kSerialPipeSize);  // best effort: the default is 64 KiB
+  const int pipe_size = fcntl(child->serial, F_GETPIPE_SZ);
+  child->serial_pipe = pipe_size > 0 ? static_cast<size_t>(pipe_size) : 65536;
+  child->pidfd = static_cast<int>(syscall(SYS_pidfd_open, child->pid, 0));
   return true;
+}
+
+void QemuLauncher::Child::await_exit(std::chrono::milliseconds wait) const {
+  if (pidfd < 0) {
+    std::this_thread::sleep_for(std::min(wait, std::chrono::milliseconds(1)));
+    return;
+  }
+  pollfd fd = {pidfd, POLLIN, 0};
+  while (poll(&fd, 1, static_cast<int>(wait.count())) < 0 && errno == EINTR) {}
 }
 
 void QemuLauncher::read_until_over(Child& child, bool watch, BootBudget& budget, BootOutcome* out) {
   // Xen's and Linux's end banners count too (they halt or reset rather than exit).
   BootEndWatch end(/*console_banners=*/true);
   bool serial_open = true, err_open = true;
-  auto drain_serial = [&] { return drain(child.serial, out->serial, kSerialLimit, out->serial_bytes, out->serial_truncated); };
-  auto drain_err = [&] { return drain(child.err, out->stderr_text, kStderrLimit, child.err_total, child.err_truncated); };
+  auto drain_serial = [&](bool to_the_end = false) {
+    return drain(child.serial, out->serial, kSerialLimit, out->serial_bytes, out->serial_truncated, to_the_end);
+  };
+  auto drain_err = [&](bool to_the_end = false) {
+    return drain(child.err, out->stderr_text, kStderrLimit, child.err_total, child.err_truncated, to_the_end);
+  };
   // Read until both pipes close, or the deadline.
   while (serial_open || err_open) {
     if (budget.exhausted(out)) {
@@ -277,33 +307,35 @@ void QemuLauncher::read_until_over(Child& child, bool watch, BootBudget& budget,
       break;
     }
     pollfd fds[2] = {{serial_open ? child.serial : -1, POLLIN, 0}, {err_open ? child.err : -1, POLLIN, 0}};
-    int n = poll(fds, 2, 50);
+    // Nothing to read: sleep until the budget's next sample (kill_all() closes the pipes).
+    int n = poll(fds, 2, static_cast<int>(budget.until_next_sample().count()));
     if (n < 0 && errno != EINTR) break;
     if (interrupted_) {
       out->interrupted = true;
       break;
     }
     if (n <= 0) continue;
+    const uint64_t before = out->serial_bytes;
     if (fds[0].revents) serial_open = drain_serial();
     if (fds[1].revents) err_open = drain_err();
     // QEMU writes the guest's serial output a byte per write(): waking for each one cost
     // ~1,500 wakeups and ~4 ms of harness CPU per boot. The pipe holds the output meanwhile
     // (QEMU is never slowed), and the end of a boot is noticed at most this much later.
-    if (serial_open) std::this_thread::sleep_for(kReadCoalesce);
+    if (serial_open && out->serial_bytes - before < child.serial_pipe / 4) child.await_exit(coalesce(budget.age_ns()));
     if (watch) end.follow(out->serial);
     if (watch && end.over()) {
       // Xen halts rather than exits: the boot is over, QEMU is killed by us (not a signal
       // from the host), and the classifier works from the records (exit_status_known=false).
       // Let a `done` shutdown's trailing output arrive first.
       if (end.done()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-      if (serial_open) drain_serial();
+      if (serial_open) drain_serial(true);
       child.kill_group();
       break;
     }
   }
   // Take what is left in the pipes (the kill may leave buffered output behind).
-  if (serial_open) drain_serial();
-  if (err_open) drain_err();
+  if (serial_open) drain_serial(true);
+  if (err_open) drain_err(true);
   close(child.serial);
   close(child.err);
   if (child.err_truncated) out->stderr_text += fmt::format("\n[stderr cut: {} bytes in all]\n", child.err_total);
@@ -319,8 +351,9 @@ void QemuLauncher::reap(Child& child, BootBudget& budget, BootOutcome* out) {
     if (w != 0 && errno != EINTR) break;
     if (!child.killed && budget.exhausted(out)) child.kill_group();
     if (interrupted_ && !out->interrupted) out->interrupted = true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    child.await_exit(budget.until_next_sample());  // kill_all() ends it too: QEMU exits
   }
+  if (child.pidfd >= 0) close(child.pidfd);
   // The last interval, while the zombie's leader still has its totals (a reaped pid has none).
   budget.last_sample();
   // The leader is a zombie now, so its group id cannot be recycled: anything QEMU left in

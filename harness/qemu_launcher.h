@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <atomic>
+#include <chrono>
 #include <mutex>
 #include <set>
 #include <string>
@@ -43,12 +44,16 @@ class QemuLauncher : public Launcher {
   struct Child {
     pid_t pid = -1;
     int serial = -1, err = -1;
+    int pidfd = -1;           ///< readable once QEMU has exited (-1: no pidfd_open here)
+    size_t serial_pipe = 0;   ///< the serial pipe's capacity
     uint64_t err_total = 0;
     bool err_truncated = false, killed = false;
     void kill_group() {
       if (!killed) ::kill(-pid, SIGKILL);
       killed = true;
     }
+    /// Sleeps up to `wait`, less if QEMU exits meanwhile. Without a pidfd, 1 ms at most.
+    void await_exit(std::chrono::milliseconds wait) const;
   };
   /// Starts out->cmdline; false with out->start_error (or out->interrupted after kill_all()).
   bool spawn(BootOutcome* out, Child* child);

@@ -1,5 +1,9 @@
 #include "scheduler.h"
 
+#include <fcntl.h>
+#include <poll.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
@@ -28,7 +32,14 @@ class Run {
   Run(const std::vector<CellSpec>& cells, const BootOnce& boot, RunStatus& status, const SchedulerOptions& o)
       : cells_(cells), boot_(boot), status_(status), options_(o) {
     out_.results.resize(cells.size());
+    if (options_.interrupt_fd >= 0 && pipe2(wake_, O_CLOEXEC | O_NONBLOCK) != 0) wake_[0] = wake_[1] = -1;
   }
+  ~Run() {
+    for (int fd : wake_)
+      if (fd >= 0) close(fd);
+  }
+  Run(const Run&) = delete;
+  Run& operator=(const Run&) = delete;
 
   ScheduledRun go() {
     const size_t workers =
@@ -50,7 +61,7 @@ class Run {
         options_.on_interrupt();  // again every tick: a boot may have begun just before stop_
         lock.lock();
       }
-      cv_.wait_for(lock, std::chrono::milliseconds(50));
+      wait(lock);
     }
     lock.unlock();
     for (std::thread& t : threads) t.join();
@@ -64,6 +75,23 @@ class Run {
   }
 
  private:
+  /// Until a worker finishes or (before the stop) the interruption comes. Once stopping, and
+  /// when the interruption can only be polled, every 50 ms.
+  void wait(std::unique_lock<std::mutex>& lock) {
+    if (!stop_.load() && !options_.interrupt) return cv_.wait(lock);
+    if (stop_.load() || wake_[0] < 0) {
+      cv_.wait_for(lock, std::chrono::milliseconds(50));
+      return;
+    }
+    lock.unlock();
+    pollfd fds[2] = {{wake_[0], POLLIN, 0}, {options_.interrupt_fd, POLLIN, 0}};
+    if (poll(fds, 2, -1) > 0 && fds[0].revents) {
+      char buf[64];
+      while (read(wake_[0], buf, sizeof buf) > 0) {}
+    }
+    lock.lock();
+  }
+
   /// The run is being stopped. Reads the signal flag too: a guest killed by the same Ctrl-C
   /// may end before the main thread has noticed it.
   bool stopping() const { return stop_.load() || (options_.interrupt && options_.interrupt->load() != 0); }
@@ -84,6 +112,7 @@ class Run {
     std::lock_guard lock(mu_);
     ++finished_workers_;
     cv_.notify_all();
+    if (wake_[1] >= 0) (void)!write(wake_[1], "x", 1);
   }
 
   /// All attempts of one cell; nullopt if the interruption cut it short.
@@ -134,6 +163,7 @@ class Run {
   size_t done_ = 0;
   size_t in_flight_ = 0;
   size_t finished_workers_ = 0;
+  int wake_[2] = {-1, -1};  // written when a worker finishes (with interrupt_fd: the main thread polls both)
   ScheduledRun out_;
 };
 

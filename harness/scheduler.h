@@ -39,8 +39,11 @@ struct SchedulerOptions {
   int parallelism = 1;                       ///< boots in flight at most
   int retries = 0;                           ///< extra attempts after an unexpected failure
   const KnownIssues* known_issues = nullptr; ///< expectations (nullptr: none)
-  /// Polled by the scheduler; nonzero (a signal number) means: stop starting cells.
+  /// Nonzero (a signal number) means: stop starting cells.
   const std::atomic<int>* interrupt = nullptr;
+  /// Readable once `interrupt` is set (a signal handler writes to a pipe): the scheduler sleeps
+  /// on it instead of polling the flag 20 times a second. -1: the flag is polled.
+  int interrupt_fd = -1;
   /// Called (repeatedly, until every boot returned) once an interruption is seen:
   /// kill the guests in flight (Launcher::kill_all).
   std::function<void()> on_interrupt;

@@ -3,8 +3,12 @@
 // them in parallel (scheduler) -> write report.json, junit.xml, summary.md, report.html.
 // Exit 0: every cell PASS/XFAIL/SKIP/FLAKY; 1: an unexpected result; 2: usage or harness
 // error; 130 when interrupted by SIGINT (2 by SIGTERM), after writing a partial report.
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
@@ -69,9 +73,17 @@ std::vector<std::string> own_argv() {
 }
 
 std::atomic<int> g_interrupt{0};
-extern "C" void on_signal(int signo) { g_interrupt.store(signo); }
+int g_interrupt_pipe[2] = {-1, -1};  // readable once g_interrupt is set: the scheduler sleeps on it
+extern "C" void on_signal(int signo) {
+  const int saved = errno;
+  g_interrupt.store(signo);
+  if (g_interrupt_pipe[1] >= 0) (void)!write(g_interrupt_pipe[1], "x", 1);
+  errno = saved;
+}
 
 void install_signal_handlers() {
+  if (g_interrupt_pipe[0] < 0 && pipe2(g_interrupt_pipe, O_CLOEXEC | O_NONBLOCK) != 0)
+    g_interrupt_pipe[0] = g_interrupt_pipe[1] = -1;
   struct sigaction sa {};
   sa.sa_handler = on_signal;
   sigemptyset(&sa.sa_mask);
@@ -136,6 +148,7 @@ void search_workarounds(const World& world, Launcher& launcher, const std::vecto
     SchedulerOptions so;
     so.parallelism = std::max(1, jobs);
     so.interrupt = interrupt;
+    so.interrupt_fd = g_interrupt_pipe[0];
     so.on_interrupt = [&] { launcher.kill_all(); };
     BootOnce boot = [&](const CellSpec& spec, int) { return run_cell(launcher, spec, {}); };
     ScheduledRun done = run_cells(batch, boot, quiet, so);
@@ -257,6 +270,7 @@ ScheduledRun boot_cells(const RunOptions& o, const Matrix& m, const KnownIssues&
   so.retries = m.retries;
   so.known_issues = &known;
   so.interrupt = &g_interrupt;
+  so.interrupt_fd = g_interrupt_pipe[0];
   so.on_interrupt = [&] {
     if (b.launcher) b.launcher->kill_all();
   };

@@ -8,6 +8,7 @@
 #include <future>
 #include <thread>
 
+#include "boot_budget.h"
 #include "host_share.h"
 
 namespace pvm {
@@ -101,6 +102,26 @@ TEST(HostShare, AReaderKeepsItsFilesOpenAndFollowsThreadsComingAndGoing) {
   EXPECT_TRUE(after.ok);
   EXPECT_FALSE(after.wait_ns.count(tid));
   EXPECT_TRUE(after.wait_ns.count(static_cast<pid_t>(gettid())));
+}
+
+// A long boot is sampled less often than a short one, but its HANG is never noticed more than a
+// second (or a tenth of the budget) late.
+TEST(BootBudget, SamplesAYoungBootEvery50MsAnOlderOneATenthOfItsAgeAndNeverLessThanOnceASecond) {
+  EXPECT_EQ(budget_sample_interval_ns(0), 50 * kMs);
+  EXPECT_EQ(budget_sample_interval_ns(400 * kMs), 50 * kMs);
+  EXPECT_EQ(budget_sample_interval_ns(2'000 * kMs), 200 * kMs);
+  EXPECT_EQ(budget_sample_interval_ns(10'000 * kMs), 1'000 * kMs);
+  EXPECT_EQ(budget_sample_interval_ns(600'000 * kMs), 1'000 * kMs);
+}
+
+TEST(BootBudget, AWallClockBudgetRunsOutAndSaysWhenItWantsItsNextSample) {
+  BootBudget budget(-1, 0.12);  // no pid: every wall-clock millisecond counts
+  BootOutcome out;
+  EXPECT_FALSE(budget.exhausted(&out));
+  EXPECT_LE(budget.until_next_sample().count(), 50);
+  while (!budget.exhausted(&out)) std::this_thread::sleep_for(budget.until_next_sample());
+  EXPECT_TRUE(out.timed_out);
+  EXPECT_GE(budget.age_ns(), 120 * kMs);
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
 #include "scheduler.h"
 
+#include <unistd.h>
+
 #include <chrono>
 #include <condition_variable>
 #include <map>
@@ -238,6 +240,58 @@ TEST(Scheduler, InterruptionStopsStartingKillsGuestsAndLeavesAPartialRun) {
   ASSERT_TRUE(run.results[0]);
   EXPECT_EQ(run.results[0]->status, Status::Pass);
   for (size_t i = 1; i < run.results.size(); ++i) EXPECT_FALSE(run.results[i]) << i;  // not reported as failures
+}
+
+// As `pvmatrix run` does it: the signal handler sets the flag and writes to a pipe, and the
+// scheduler sleeps on that pipe and on its workers instead of polling the flag.
+TEST(Scheduler, InterruptionThroughAPipeWakesTheScheduler) {
+  BlockingLauncher launcher;
+  std::atomic<int> interrupt{0};
+  int pipe_fds[2];
+  ASSERT_EQ(pipe(pipe_fds), 0);
+  BootOnce boot = [&](const CellSpec& s, int) { return run_cell(launcher, s, {}); };
+  RecordingStatus st;
+  SchedulerOptions o;
+  o.parallelism = 2;
+  o.interrupt = &interrupt;
+  o.interrupt_fd = pipe_fds[0];
+  o.on_interrupt = [&] { launcher.kill_all(); };
+  std::thread signaller([&] {
+    launcher.wait_booted(2);
+    interrupt = 15;
+    ASSERT_EQ(write(pipe_fds[1], "x", 1), 1);
+  });
+  ScheduledRun run = run_cells(specs(6), boot, st, o);
+  signaller.join();
+  close(pipe_fds[0]);
+  close(pipe_fds[1]);
+  EXPECT_EQ(run.interrupted_by, 15);
+  EXPECT_GE(launcher.kill_calls(), 1);
+  EXPECT_EQ(launcher.booted(), 2);
+  for (const auto& r : run.results) EXPECT_FALSE(r);
+}
+
+TEST(Scheduler, WithAnInterruptPipeThatStaysQuietTheRunEndsWhenTheWorkersDo) {
+  std::atomic<int> interrupt{0};
+  int pipe_fds[2];
+  ASSERT_EQ(pipe(pipe_fds), 0);
+  BootOnce boot = [&](const CellSpec& s, int) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    return outcome(s, Status::Pass);
+  };
+  RecordingStatus st;
+  SchedulerOptions o;
+  o.parallelism = 3;
+  o.interrupt = &interrupt;
+  o.interrupt_fd = pipe_fds[0];
+  ScheduledRun run = run_cells(specs(7), boot, st, o);
+  close(pipe_fds[0]);
+  close(pipe_fds[1]);
+  EXPECT_EQ(run.interrupted_by, 0);
+  for (const auto& r : run.results) {
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, Status::Pass);
+  }
 }
 
 /// Classifies a real protocol transcript through run_cell: the scheduler and `pvmatrix cell`
