@@ -93,14 +93,6 @@ using Clock = std::chrono::steady_clock;
 /// The serial pipe's capacity asked for: output piles up there between the reader's wakeups.
 constexpr int kSerialPipeSize = 1 << 20;
 
-/// How long the read loop lets serial output pile up in the pipe after a wakeup: a twentieth of
-/// the boot's age, from 1 ms (a reference kernel is over in ~20 ms) to 200 ms (a Xen boot of
-/// ~12 s is read ~5 times a second instead of ~30). A Xen or Linux end banner is noticed at most
-/// this much later; a QEMU that exits ends the wait at once (Child::await_exit).
-std::chrono::milliseconds coalesce(uint64_t age_ns) {
-  return std::chrono::milliseconds(std::clamp<uint64_t>(age_ns / 20'000'000, 1, 200));
-}
-
 /// QemuOpts values double their commas.
 std::string opt_escape(const std::string& s) {
   std::string out;
@@ -157,6 +149,16 @@ std::string missing_input(const CellSpec& spec, const std::string& qemu) {
 }
 
 }  // namespace
+
+uint64_t serial_coalesce_ns(uint64_t age_ns, uint64_t got_bytes, uint64_t elapsed_ns, uint64_t pipe_bytes) {
+  uint64_t wait = std::clamp<uint64_t>(age_ns / 20, 1'000'000, 200'000'000);
+  if (got_bytes > 0 && elapsed_ns > 0) {
+    // At the rate it has just come, the output fills a quarter of the pipe in this long.
+    const long double quarter = static_cast<long double>(pipe_bytes / 4) * elapsed_ns / got_bytes;
+    if (quarter < wait) wait = std::max<uint64_t>(static_cast<uint64_t>(quarter), 1'000'000);
+  }
+  return wait;
+}
 
 QemuLauncher::QemuLauncher(std::string qemu) : qemu_(std::move(qemu)) {}
 
@@ -300,6 +302,7 @@ void QemuLauncher::read_until_over(Child& child, bool watch, BootBudget& budget,
   auto drain_err = [&](bool to_the_end = false) {
     return drain(child.err, out->stderr_text, kStderrLimit, child.err_total, child.err_truncated, to_the_end);
   };
+  uint64_t last_read = monotonic_ns();  // the last drain of the serial pipe
   // Read until both pipes close, or the deadline.
   while (serial_open || err_open) {
     if (budget.exhausted(out)) {
@@ -321,7 +324,12 @@ void QemuLauncher::read_until_over(Child& child, bool watch, BootBudget& budget,
     // QEMU writes the guest's serial output a byte per write(): waking for each one cost
     // ~1,500 wakeups and ~4 ms of harness CPU per boot. The pipe holds the output meanwhile
     // (QEMU is never slowed), and the end of a boot is noticed at most this much later.
-    if (serial_open && out->serial_bytes - before < child.serial_pipe / 4) child.await_exit(coalesce(budget.age_ns()));
+    if (serial_open) {
+      const uint64_t now = monotonic_ns();
+      child.await_exit(std::chrono::milliseconds(
+          serial_coalesce_ns(budget.age_ns(), out->serial_bytes - before, now - last_read, child.serial_pipe) / 1'000'000));
+      last_read = now;
+    }
     if (watch) end.follow(out->serial);
     if (watch && end.over()) {
       // Xen halts rather than exits: the boot is over, QEMU is killed by us (not a signal
