@@ -321,15 +321,6 @@ void QemuLauncher::read_until_over(Child& child, bool watch, BootBudget& budget,
     const uint64_t before = out->serial_bytes;
     if (fds[0].revents) serial_open = drain_serial();
     if (fds[1].revents) err_open = drain_err();
-    // QEMU writes the guest's serial output a byte per write(): waking for each one cost
-    // ~1,500 wakeups and ~4 ms of harness CPU per boot. The pipe holds the output meanwhile
-    // (QEMU is never slowed), and the end of a boot is noticed at most this much later.
-    if (serial_open) {
-      const uint64_t now = monotonic_ns();
-      child.await_exit(std::chrono::milliseconds(
-          serial_coalesce_ns(budget.age_ns(), out->serial_bytes - before, now - last_read, child.serial_pipe) / 1'000'000));
-      last_read = now;
-    }
     if (watch) end.follow(out->serial);
     if (watch && end.over()) {
       // Xen halts rather than exits: the boot is over, QEMU is killed by us (not a signal
@@ -339,6 +330,15 @@ void QemuLauncher::read_until_over(Child& child, bool watch, BootBudget& budget,
       if (serial_open) drain_serial(true);
       child.kill_group();
       break;
+    }
+    // QEMU writes the guest's serial output a byte per write(): waking for each one cost
+    // ~1,500 wakeups and ~4 ms of harness CPU per boot. The pipe holds the output meanwhile
+    // (QEMU is never slowed), and the end of a boot is noticed at most this much later.
+    if (serial_open) {
+      const uint64_t now = monotonic_ns();
+      child.await_exit(std::chrono::milliseconds(
+          serial_coalesce_ns(budget.age_ns(), out->serial_bytes - before, now - last_read, child.serial_pipe) / 1'000'000));
+      last_read = now;
     }
   }
   // Take what is left in the pipes (the kill may leave buffered output behind).
