@@ -25,8 +25,10 @@ uint64_t budget_sample_interval_ns(uint64_t age_ns) {
   return std::clamp<uint64_t>(age_ns / 10, 50'000'000, 1'000'000'000);
 }
 
+uint64_t BootBudget::sample_due_ns() const { return last_sample_ + budget_sample_interval_ns(last_sample_ - start_); }
+
 std::chrono::milliseconds BootBudget::until_next_sample() const {
-  const uint64_t due = last_sample_ + budget_sample_interval_ns(last_sample_ - start_), now = monotonic_ns();
+  const uint64_t due = sample_due_ns(), now = monotonic_ns();
   return std::chrono::milliseconds(due > now ? (due - now + 999'999) / 1'000'000 : 0);
 }
 
@@ -39,7 +41,7 @@ ThreadShares BootBudget::read() {
 
 bool BootBudget::exhausted(BootOutcome* out) {
   const uint64_t now = monotonic_ns();
-  if (now - last_sample_ >= budget_sample_interval_ns(last_sample_ - start_)) {
+  if (now >= sample_due_ns()) {
     meter_.sample(now, read());
     last_sample_ = now;
   }

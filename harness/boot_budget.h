@@ -46,6 +46,8 @@ class BootBudget {
   /// QEMU's threads now; once QEMU has gone (exited, reaped by libvirt), its last reading:
   /// a process that is gone waits on no run queue, and its CPU time stays what it was.
   ThreadShares read();
+  /// When the next sample is due (monotonic ns): one interval after the last.
+  uint64_t sample_due_ns() const;
 
   ThreadSharesReader shares_;
   ThreadShares last_ok_;
