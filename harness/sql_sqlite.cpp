@@ -1,6 +1,7 @@
 // SqlConnection over SQLite (libsqlite3): the history store's default, one file.
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <charconv>
 #include <map>
 
@@ -124,8 +125,18 @@ std::unique_ptr<SqlConnection> open_sqlite(const std::string& path, bool create,
   sqlite3_busy_timeout(db, kBusyTimeoutMs);
   auto conn = std::make_unique<SqliteConnection>(db);
   // WAL: readers never wait for a writer; the first statement also tells a non-database file.
-  std::vector<SqlRow> rows;
-  if (!conn->exec("PRAGMA journal_mode=WAL", {}, &rows, err)) return nullptr;
+  // Switching a new file to WAL upgrades a read transaction to a write one, and SQLite does not
+  // call the busy handler for that upgrade (it could deadlock): two runs creating the same store
+  // at once get SQLITE_BUSY at once. So that one statement waits here, as the busy handler would.
+  for (int waited_ms = 0, step_ms = 1;; waited_ms += step_ms, step_ms = std::min(step_ms * 2, 100)) {
+    int rc = sqlite3_exec(db, "PRAGMA journal_mode=WAL", nullptr, nullptr, nullptr);
+    if (rc == SQLITE_OK) break;
+    if ((rc & 0xff) != SQLITE_BUSY || waited_ms >= kBusyTimeoutMs) {
+      *err = sqlite3_errmsg(db);
+      return nullptr;
+    }
+    sqlite3_sleep(step_ms);
+  }
   if (!conn->exec("PRAGMA foreign_keys=ON", {}, nullptr, err)) return nullptr;
   // WAL with NORMAL: a crash never corrupts the store or splits a run; the last runs before a
   // power loss may be missing (import their reports again).

@@ -349,6 +349,38 @@ TEST_P(HistoryStoreTest, ConcurrentWritersNeverLoseARun) {
   EXPECT_EQ(count("results"), kWriters * kRuns * kCells);
 }
 
+// Two runs that share a store nobody has created yet (two shards started together): both open
+// it, both record. Repeated, because the window is the first moments of the file's life.
+TEST_P(HistoryStoreTest, WritersCreatingTheStoreAtOnceBothRecord) {
+  for (int round = 0; round < 40; ++round) {
+    if (GetParam() == "postgresql") {
+      SetUp();
+    } else {
+      for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(location_ + suffix);
+    }
+    std::atomic<int> waiting{2}, failures{0};
+    std::vector<std::thread> writers;
+    std::vector<std::string> errors(2);
+    for (int w = 0; w < 2; ++w) {
+      writers.emplace_back([&, w] {
+        --waiting;
+        while (waiting.load() > 0) std::this_thread::yield();  // both open at the same moment
+        HistoryOpenError why;
+        auto store = HistoryStore::open(location_, true, &errors[w], &why);
+        int64_t id = 0;
+        bool already = false;
+        if (!store || !store->record(report("nightly", round * 10 + w, "r", {cell("k", "hv", "PASS")}, true,
+                                            std::to_string(w + 1) + "/2"),
+                                     "run", &id, &already, &errors[w]))
+          ++failures;
+      });
+    }
+    for (auto& t : writers) t.join();
+    ASSERT_EQ(failures.load(), 0) << "round " << round << ": " << errors[0] << " | " << errors[1];
+    ASSERT_EQ(count("runs"), 2) << "round " << round;
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, HistoryStoreTest, ::testing::Values("sqlite", "postgresql"),
                          [](const auto& info) { return info.param; });
 
