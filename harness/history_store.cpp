@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "matrix.h"  // sha256_hex
+#include "report_model.h"
 #include "run_meta.h"
 
 namespace pvm {
@@ -116,16 +117,8 @@ std::string replace_all(std::string s, const std::string& from, const std::strin
   return s;
 }
 
-SqlValue text_or_null(const json& j, const char* key) {
-  auto it = j.find(key);
-  if (it == j.end() || it->is_null()) return std::nullopt;
-  if (it->is_string()) return it->get<std::string>();
-  return it->dump();
-}
-std::string text_of(const json& j, const char* key, const std::string& fallback = "") {
-  auto v = text_or_null(j, key);
-  return v ? *v : fallback;
-}
+/// An optional text column: NULL for a field the report leaves empty or out.
+SqlValue null_if_empty(const std::string& text) { return text.empty() ? SqlValue() : SqlValue(text); }
 int64_t number(const SqlValue& v) { return v ? std::strtoll(v->c_str(), nullptr, 10) : 0; }
 std::string str(const SqlValue& v) { return v ? *v : ""; }
 
@@ -133,8 +126,8 @@ std::string short_revision(const std::string& rev) { return rev.empty() ? "unkno
 
 }  // namespace
 
-std::string run_key(const json& meta) {
-  json m = meta.is_object() ? meta : json::object();
+std::string run_key(const json& report) {
+  json m = report_meta(report);
   m.erase("history");
   return sha256_hex(m.dump());
 }
@@ -227,22 +220,14 @@ bool HistoryStore::migrate(std::string* err, HistoryOpenError* why) {
 bool HistoryStore::record(const json& report, const std::string& source, int64_t* run_id, bool* already,
                           std::string* err, const std::map<std::string, CellInputs>* inputs) {
   *already = false;
-  if (!report.is_object() || !report.contains("cells") || !report["cells"].is_array())
-    return *err = "not a report (no \"cells\" array)", false;
-  const json meta = report.value("meta", json::object());
-  const std::string key = run_key(meta);
-  const json matrix = meta.value("matrix", json::object());
-  const json git = meta.value("git", json::object());
-  const json summary = report.value("summary", json::object());
+  const json* cells = report_cells(report);
+  if (!cells) return *err = "not a report (no \"cells\" array)", false;
+  const std::string key = run_key(report);
+  const ReportHeader h = read_report_header(report);
   json counts = json::object();
-  int total = 0, unexpected = 0;
-  if (summary.is_object()) {
-    const json by_status = summary.value("by_status", json::object());
-    for (const auto& [status, n] : by_status.items())
-      if (n.is_number_integer() && n.get<int>() > 0) counts[status] = n;
-    total = summary.value("total", static_cast<int>(report["cells"].size()));
-    unexpected = summary.value("unexpected", 0);
-  }
+  for (const auto& [status, n] : h.by_status)
+    if (n > 0) counts[status] = n;
+  const int total = h.total.value_or(static_cast<int>(cells->size()));
 
   if (!db_->begin_write(err)) return false;
   auto fail = [&](const std::string& what) {
@@ -259,22 +244,22 @@ bool HistoryStore::record(const json& report, const std::string& source, int64_t
     return true;
   }
   SqlValue dirty;
-  if (git.is_object() && git.contains("dirty") && git["dirty"].is_boolean()) dirty = git["dirty"].get<bool>() ? "1" : "0";
+  if (h.git && h.git->dirty) dirty = *h.git->dirty ? "1" : "0";
   std::vector<SqlValue> run = {
       key,
-      text_of(matrix, "name", "unknown"),
-      text_or_null(matrix, "sha256"),
-      text_or_null(git, "revision"),
+      h.matrix && !h.matrix->name.empty() ? h.matrix->name : "unknown",
+      h.matrix ? h.matrix->sha256 : std::nullopt,
+      h.git ? h.git->revision : std::nullopt,
       dirty,
-      text_or_null(meta, "host"),
-      text_or_null(meta, "started_at"),
-      std::to_string(meta.value("started_at_ms", int64_t{0})),
-      text_or_null(meta, "ended_at"),
-      report.value("complete", false) ? "1" : "0",
-      text_or_null(meta, "shard"),
-      text_or_null(meta, "only"),
+      null_if_empty(h.host),
+      null_if_empty(h.started_at),
+      std::to_string(h.started_at_ms),
+      null_if_empty(h.ended_at),
+      h.complete.value_or(false) ? "1" : "0",
+      null_if_empty(h.shard),
+      null_if_empty(h.only),
       std::to_string(total),
-      std::to_string(unexpected),
+      std::to_string(h.unexpected),
       counts.dump(),
       source,
       utc_now_iso8601(),
@@ -333,9 +318,8 @@ bool HistoryStore::record(const json& report, const std::string& source, int64_t
   }
 
   // The cells, kRowsPerInsert to a statement.
-  const json& cells = report["cells"];
   std::vector<SqlValue> params;
-  params.reserve(std::min(cells.size(), kRowsPerInsert) * kResultColumnCount);
+  params.reserve(std::min(cells->size(), kRowsPerInsert) * kResultColumnCount);
   size_t pending = 0;
   auto flush = [&]() {
     if (pending == 0) return true;
@@ -344,29 +328,20 @@ bool HistoryStore::record(const json& report, const std::string& source, int64_t
     pending = 0;
     return ok;
   };
-  for (size_t i = 0; i < cells.size(); ++i) {
-    const json& c = cells[i];
-    if (!c.is_object() || !c.contains("id") || !c["id"].is_string() || !c.contains("status") || !c["status"].is_string())
+  for (size_t i = 0; i < cells->size(); ++i) {
+    const ReportCell c = read_report_cell((*cells)[i]);
+    if (c.id.empty() || c.status.empty())
       return fail(fmt::format("cells[{}]: not a cell object (no string \"id\" and \"status\")", i));
     SqlValue probe, detail;
-    if (auto probes = c.find("probes"); probes != c.end() && probes->is_array())  // no copy: 2,000 cells a run
-      for (const json& p : *probes)
-        if (p.is_object() && p.value("status", "") == "fail") {
-          probe = text_or_null(p, "id");
-          detail = text_or_null(p, "detail");
-          break;
-        }
-    SqlValue binding;
-    if (c.contains("binding") && c["binding"].is_object() && !c["binding"].empty()) binding = c["binding"].dump();
-    SqlValue attempts;
-    if (c.contains("attempts")) attempts = std::to_string(c["attempts"].is_array() ? c["attempts"].size() : c.value("attempts", 0));
-    SqlValue duration;
-    if (c.contains("duration_ms") && c["duration_ms"].is_number()) duration = std::to_string(c["duration_ms"].get<int64_t>());
+    if (!c.failed_probe.empty()) probe = c.failed_probe, detail = c.failed_probe_detail;
     SqlValue set;
-    if (auto it = set_of.find(c["id"].get_ref<const std::string&>()); it != set_of.end()) set = it->second;
-    for (SqlValue v : {SqlValue(id), text_or_null(c, "id"), SqlValue(text_of(c, "kernel")), SqlValue(text_of(c, "hv")),
-                       SqlValue(text_of(c, "config")), text_or_null(c, "status"), text_or_null(c, "stage"), binding, probe,
-                       detail, text_or_null(c, "reason"), text_or_null(c, "expected_reason"), duration, attempts, set})
+    if (auto it = set_of.find(c.id); it != set_of.end()) set = it->second;
+    SqlValue binding;
+    if (!c.binding.empty()) binding = json(c.binding).dump();
+    for (SqlValue v : {SqlValue(id), SqlValue(c.id), SqlValue(c.kernel), SqlValue(c.hv), SqlValue(c.config),
+                       SqlValue(c.status), SqlValue(c.stage), binding, probe, detail, SqlValue(c.reason),
+                       SqlValue(c.expected_reason), SqlValue(std::to_string(c.duration_ms)),
+                       SqlValue(std::to_string(c.attempts.size())), set})
       params.push_back(std::move(v));
     if (++pending == kRowsPerInsert && !flush()) return fail(*err);
   }
@@ -536,11 +511,11 @@ bool HistoryStore::results(const std::string& matrix, std::vector<HistoryResult>
   return true;
 }
 
-bool HistoryStore::baseline(const std::string& matrix, const std::string& revision, const json* exclude_meta,
+bool HistoryStore::baseline(const std::string& matrix, const std::string& revision, const json* exclude,
                             json* report, std::string* label, std::string* err) {
-  const std::string exclude = exclude_meta ? run_key(*exclude_meta) : "";
+  const std::string excluded_key = exclude ? run_key(*exclude) : "";
   std::vector<SqlRow> rows;
-  std::vector<SqlValue> params = {matrix, exclude};
+  std::vector<SqlValue> params = {matrix, excluded_key};
   // A dirty work tree is not a revision: its runs are never a baseline.
   std::string sql =
       "SELECT id, revision, started_at_ms FROM runs WHERE matrix = ? AND complete = 1 AND run_key <> ?"
@@ -569,7 +544,7 @@ bool HistoryStore::baseline(const std::string& matrix, const std::string& revisi
                  " AND (runs.dirty IS NULL OR runs.dirty = 0)"
                  " AND (runs.revision = ? OR (runs.revision IS NULL AND CAST(? AS TEXT) IS NULL))"
                  " ORDER BY runs.started_at_ms, runs.id",
-                 {matrix, exclude, until, rev, rev}, &rows, err))
+                 {matrix, excluded_key, until, rev, rev}, &rows, err))
     return false;
   std::map<std::string, json> latest;  // the latest result per cell wins
   std::vector<std::string> order;
@@ -604,11 +579,10 @@ bool history_baseline_for(const std::string& location, const json& head, const s
   HistoryOpenError why;
   auto store = HistoryStore::open(location, /*create=*/false, err, &why);
   if (!store) return false;
-  const json meta = head.value("meta", json::object());
-  const json matrix = meta.value("matrix", json::object());
-  const std::string name = matrix.is_object() ? matrix.value("name", "") : "";
+  const ReportHeader h = read_report_header(head);
+  const std::string name = h.matrix ? h.matrix->name : "";
   if (name.empty()) return *err = "meta.matrix.name is missing: which matrix's history?", false;
-  return store->baseline(name, revision, &meta, base, label, err);
+  return store->baseline(name, revision, &head, base, label, err);
 }
 
 std::string default_history_location(const std::string& out_dir) {

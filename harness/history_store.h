@@ -102,11 +102,11 @@ class HistoryStore {
 
   /// A baseline report.json from the store: the last complete run of `matrix` from a clean work
   /// tree (on `revision`,
-  /// when not ""; never the run whose meta is `exclude_meta`), its cells completed by the other
+  /// when not ""; never the run of report `exclude`), its cells completed by the other
   /// complete runs of the same matrix and revision (shards), latest result per cell; a cell
   /// recorded with its inputs carries them (`inputs`, as `pvmatrix list --inputs` prints them).
   /// False with `*err` when there is none. `*label` says which runs ("history: run 41 (rev abc1234)").
-  bool baseline(const std::string& matrix, const std::string& revision, const nlohmann::json* exclude_meta,
+  bool baseline(const std::string& matrix, const std::string& revision, const nlohmann::json* exclude,
                 nlohmann::json* report, std::string* label, std::string* err);
 
   /// The schema version in the store.
@@ -134,8 +134,8 @@ std::string default_history_location(const std::string& out_dir);
 bool history_baseline_for(const std::string& location, const nlohmann::json& head, const std::string& revision,
                           nlohmann::json* base, std::string* label, std::string* err);
 
-/// The identity of a run: a digest of its report's `meta` without `history`.
-std::string run_key(const nlohmann::json& meta);
+/// The identity of a run: a digest of `report`'s `meta` without `history`.
+std::string run_key(const nlohmann::json& report);
 
 /// Puts history words on each cell of `report` (`cell.history`) from `timelines` (which
 /// include this run), and `meta.history` = {store, run, recorded: true, error: null, window}.

@@ -103,6 +103,10 @@ ReportHeader read_report_header(const json& r) {
   h.host = string_field(meta, "host");
   h.qemu_version = string_field(meta, "qemu_version");
   h.started_at = string_field(meta, "started_at");
+  if (auto it = meta.find("started_at_ms"); it != meta.end() && it->is_number_integer()) h.started_at_ms = it->get<int64_t>();
+  h.ended_at = string_field(meta, "ended_at");
+  h.shard = string_field(meta, "shard");
+  h.only = string_field(meta, "only");
   if (const json* m = object_field(meta, "matrix")) {
     ReportHeader::Matrix& matrix = h.matrix.emplace();
     matrix.path = string_field(*m, "path");
@@ -111,7 +115,7 @@ ReportHeader read_report_header(const json& r) {
   }
   if (const json* g = object_field(meta, "git")) {
     ReportHeader::Git& git = h.git.emplace();
-    git.revision = string_field(*g, "revision");
+    if (auto it = g->find("revision"); it != g->end() && it->is_string()) git.revision = it->get<std::string>();
     if (auto it = g->find("dirty"); it != g->end() && it->is_boolean()) git.dirty = it->get<bool>();
   }
   if (const json* hist = object_field(meta, "history")) {
@@ -128,6 +132,7 @@ ReportHeader read_report_header(const json& r) {
       h.cache = ReportHeader::Cache{hits->get<int64_t>(), boots->get<int64_t>()};
   }
   if (const json* summary = object_field(r, "summary")) {
+    if (auto it = summary->find("total"); it != summary->end() && it->is_number_integer()) h.total = it->get<int>();
     if (auto it = summary->find("unexpected"); it != summary->end() && it->is_number_integer()) h.unexpected = it->get<int>();
     if (const json* by = object_field(*summary, "by_status"))
       for (const auto& [status, n] : by->items())
@@ -147,6 +152,19 @@ ReportHeader read_report_header(const json& r) {
       h.findings.push_back({string_field(f, "id"), string_field(f, "kind"), string_field(f, "predicted"),
                             string_field(f, "observed"), string_field(f, "detail")});
   return h;
+}
+
+const json* report_cells(const json& report) {
+  if (!report.is_object()) return nullptr;
+  auto it = report.find("cells");
+  return it != report.end() && it->is_array() ? &*it : nullptr;
+}
+
+const json& report_meta(const json& report) {
+  static const json kNoMeta = json::object();
+  if (!report.is_object()) return kNoMeta;
+  auto it = report.find("meta");
+  return it != report.end() && it->is_object() ? *it : kNoMeta;
 }
 
 }  // namespace pvm

@@ -75,8 +75,8 @@ struct ReportMatrix {
   std::optional<std::string> sha256;
 };
 struct ReportGit {
-  std::string revision;
-  std::optional<bool> dirty;  ///< null outside a git checkout
+  std::optional<std::string> revision;  ///< null outside a git checkout
+  std::optional<bool> dirty;            ///< null outside a git checkout
 };
 struct ReportHistory {
   bool recorded = false;
@@ -104,10 +104,14 @@ struct ReportHeader {
   using Finding = ReportFinding;
   std::optional<bool> complete;  ///< false: interrupted before every cell finished
   std::string host, qemu_version, started_at;  ///< meta: where and when it ran
+  int64_t started_at_ms = 0;                   ///< meta.started_at_ms: the run's order in a history
+  std::string ended_at;                        ///< "" while running, or interrupted before the end
+  std::string shard, only;                     ///< meta.shard ("K/N") and meta.only; "" for none
   std::optional<Matrix> matrix;  ///< meta.matrix: the matrix file that was run
   std::optional<Git> git;
   std::optional<History> history;  ///< meta.history (issue 17)
   std::optional<Cache> cache;  ///< meta.cache, with `run --cache`: both counts, else absent
+  std::optional<int> total;    ///< summary.total: the cells the report counts
   int unexpected = 0;          ///< summary.unexpected: cells that make `run` exit 1
   std::vector<std::pair<std::string, int>> by_status;  ///< summary.by_status, in the report's order
   std::optional<HostPressure> host_pressure;  ///< summary.host, when the run measured it
@@ -116,6 +120,12 @@ struct ReportHeader {
 
 /// Reads a report's own fields; never throws (not an object: every field empty).
 ReportHeader read_report_header(const nlohmann::json& report);
+
+/// The report's `cells` array, or null when it has none (not a report).
+const nlohmann::json* report_cells(const nlohmann::json& report);
+/// The report's `meta` as written (an empty object when it has none): what identifies a run
+/// (harness/history_store.h run_key) is all of it, including fields this pvmatrix does not model.
+const nlohmann::json& report_meta(const nlohmann::json& report);
 
 /// The string members of `obj[key]` when it is an object (others skipped), else empty: a binding.
 Binding string_map_field(const nlohmann::json& obj, const char* key);

@@ -1,5 +1,7 @@
 #include "run_history.h"
 
+#include "report_model.h"
+
 #include <cstdio>
 
 #include <nlohmann/json.hpp>
@@ -43,7 +45,8 @@ bool RunHistory::record(json* report, const std::map<std::string, CellInputs>& i
   bool already = false;
   if (!store_->record(*report, "run", &run, &already, &err, &inputs)) return failed(shown_ + ": " + err);
   std::map<std::string, std::vector<HistoryEntry>> timelines;
-  const std::string matrix = (*report)["meta"]["matrix"].value("name", "unknown");
+  const ReportHeader h = read_report_header(*report);
+  const std::string matrix = h.matrix && !h.matrix->name.empty() ? h.matrix->name : "unknown";
   std::set<std::string> cut;
   if (!store_->timelines(matrix, run, &timelines, &err, &cut)) return failed(shown_ + ": " + err);
   annotate_history(report, timelines, cut, shown_, run);

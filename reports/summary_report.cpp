@@ -94,7 +94,7 @@ class SummaryReport : public ReportWriter {
     std::string m = fmt::format("# pvmatrix: {} — {} cells, {} unexpected\n\n", md_inline(matrix_name),
                                 cells.size(), unexpected.size());
     if (!h.complete.value_or(true)) m += "**Partial run**: interrupted before every cell finished.\n\n";
-    const std::string rev = h.git ? h.git->revision : "";
+    const std::string rev = h.git ? h.git->revision.value_or("") : "";
     const bool dirty = h.git && h.git->dirty.value_or(false);
     m += fmt::format("Host `{}`, {}, git `{}`{}, started {}.\n\n", md_inline(h.host), md_inline(h.qemu_version),
                      rev.substr(0, 12), dirty ? " (dirty)" : "", md_inline(h.started_at));

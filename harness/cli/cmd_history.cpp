@@ -20,6 +20,7 @@
 #include "history_store.h"
 #include "matrix.h"
 #include "preamble.h"
+#include "report_model.h"
 #include "run_report.h"
 
 namespace pvm::cli {
@@ -176,9 +177,7 @@ int run_import(const HistoryOptions& o) {
   // Every file is read before anything is written: a bad one changes nothing.
   std::vector<json> reports(o.imports.size());
   for (size_t i = 0; i < o.imports.size(); ++i) {
-    if (!read_report(o.imports[i], &reports[i], &err)) return fail(err);
-    if (reports[i].value("schema", "") != kReportSchema || !reports[i].contains("cells") || !reports[i]["cells"].is_array())
-      return fail(o.imports[i] + ": not a pvmatrix report.json (schema \"" + std::string(kReportSchema) + "\" with cells)");
+    if (!read_report(o.imports[i], &reports[i], &err)) return fail(err);  // a report.json, cells checked
   }
   HistoryOpenError why;
   auto store = HistoryStore::open(location, /*create=*/true, &err, &why);
@@ -191,7 +190,7 @@ int run_import(const HistoryOptions& o) {
       return fail(fmt::format("{}: {}", o.imports[i], err));
     if (!already) ++added;
     std::printf("%s: %s run %lld (%zu cells)\n", o.imports[i].c_str(), already ? "already recorded as" : "recorded as",
-                static_cast<long long>(run), reports[i]["cells"].size());
+                static_cast<long long>(run), report_cells(reports[i])->size());
   }
   std::printf("pvmatrix history import: %zu new run%s in %s\n", added, added == 1 ? "" : "s",
               HistoryStore::display(location).c_str());

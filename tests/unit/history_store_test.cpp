@@ -213,15 +213,15 @@ TEST_P(HistoryStoreTest, BaselineIsTheLastCompleteRunOnTheRevisionWithItsShards)
 
   json base;
   std::string label;
-  ASSERT_TRUE(store->baseline("nightly", "", &head["meta"], &base, &label, &err)) << err;
+  ASSERT_TRUE(store->baseline("nightly", "", &head, &base, &label, &err)) << err;
   ASSERT_EQ(base["cells"].size(), 2u);  // the partial run, the dirty one and the head itself are not baselines
   EXPECT_EQ(base["meta"]["history"]["run"], shard2);
   EXPECT_NE(label.find("base1111"), std::string::npos) << label;
   for (const json& c : base["cells"]) EXPECT_EQ(c["status"], "PASS");
   EXPECT_EQ(base["cells"][0]["binding"]["timer"], "rom");
 
-  ASSERT_TRUE(store->baseline("nightly", "base", &head["meta"], &base, &label, &err)) << err;  // a prefix
-  EXPECT_FALSE(store->baseline("nightly", "nosuchrev", &head["meta"], &base, &label, &err));
+  ASSERT_TRUE(store->baseline("nightly", "base", &head, &base, &label, &err)) << err;  // a prefix
+  EXPECT_FALSE(store->baseline("nightly", "nosuchrev", &head, &base, &label, &err));
   EXPECT_NE(err.find("no complete run of matrix nightly on revision nosuchrev"), std::string::npos) << err;
   EXPECT_FALSE(store->baseline("other", "", nullptr, &base, &label, &err));
 }

@@ -58,12 +58,17 @@ TEST(ReportModel, TheHeaderReadsMetaSummaryAndFindings) {
        {{"host", "ci-1"},
         {"qemu_version", "QEMU emulator version 7.2"},
         {"started_at", "2026-12-02T10:00:00Z"},
+        {"started_at_ms", 1764669600000},
+        {"ended_at", "2026-12-02T10:20:00Z"},
+        {"shard", "2/3"},
+        {"only", nullptr},
         {"matrix", {{"path", "matrix/nightly.json"}, {"name", "nightly"}, {"sha256", "abc"}}},
         {"git", {{"revision", "0123456789abcdef"}, {"dirty", nullptr}}},
         {"history", {{"recorded", true}, {"run", 12}, {"store", "out/history.sqlite"}}},
         {"cache", {{"hits", 3}, {"boots", 2}}}}},
       {"summary",
-       {{"unexpected", 1},
+       {{"total", 5},
+        {"unexpected", 1},
         {"by_status", {{"PASS", 4}, {"FAIL", 1}}},
         {"host", {{"attempts", 5}, {"wall_ms", 1000}, {"qemu_cpu_ms", 800}, {"starved_ms", 250}, {"starved_fraction", 0.25}}}}},
       {"findings", json::array({{{"id", "a"}, {"kind", "status"}, {"predicted", "PASS"}, {"observed", "FAIL"},
@@ -72,6 +77,11 @@ TEST(ReportModel, TheHeaderReadsMetaSummaryAndFindings) {
   const ReportHeader h = read_report_header(report);
   EXPECT_EQ(h.complete, false);
   EXPECT_EQ(h.host, "ci-1");
+  EXPECT_EQ(h.started_at_ms, 1764669600000);
+  EXPECT_EQ(h.ended_at, "2026-12-02T10:20:00Z");
+  EXPECT_EQ(h.shard, "2/3");
+  EXPECT_EQ(h.only, "");  // null: every cell
+  EXPECT_EQ(h.total, 5);
   ASSERT_TRUE(h.matrix.has_value());
   EXPECT_EQ(h.matrix->path, "matrix/nightly.json");
   EXPECT_EQ(h.matrix->sha256, "abc");
@@ -104,6 +114,8 @@ TEST(ReportModel, AHeaderThatIsNotQuiteOneReadsAsAbsentNeverThrows) {
   EXPECT_FALSE(h.cache.has_value());
   EXPECT_FALSE(h.history.has_value());
   EXPECT_FALSE(h.host_pressure.has_value());
+  EXPECT_FALSE(h.total.has_value());
+  EXPECT_EQ(h.started_at_ms, 0);
   // Half a cache record, a negative count, mistyped fields: absent, not zero and not a throw.
   EXPECT_FALSE(read_report_header({{"meta", {{"cache", {{"hits", 3}}}}}}).cache.has_value());
   EXPECT_FALSE(read_report_header({{"meta", {{"cache", {{"hits", -1}, {"boots", 2}}}}}}).cache.has_value());
@@ -114,6 +126,22 @@ TEST(ReportModel, AHeaderThatIsNotQuiteOneReadsAsAbsentNeverThrows) {
   EXPECT_TRUE(h.findings.empty());
   EXPECT_NO_THROW(read_report_header(json::array()));
   EXPECT_NO_THROW(read_report_header(nullptr));
+  // A revision that is not text is no revision (the store keeps it NULL, as outside git).
+  h = read_report_header({{"meta", {{"git", {{"revision", 7}, {"dirty", false}}}}}});
+  ASSERT_TRUE(h.git.has_value());
+  EXPECT_FALSE(h.git->revision.has_value());
+  EXPECT_EQ(h.git->dirty, false);
+}
+
+TEST(ReportModel, CellsAndMetaAreFoundOnlyWhereAReportHasThem) {
+  const json report = {{"meta", {{"host", "h"}}}, {"cells", json::array({{{"id", "a"}}})}};
+  ASSERT_NE(report_cells(report), nullptr);
+  EXPECT_EQ(report_cells(report)->size(), 1u);
+  EXPECT_EQ(report_meta(report).value("host", ""), "h");
+  EXPECT_EQ(report_cells(json{{"cells", 3}}), nullptr);
+  EXPECT_EQ(report_cells(json::array()), nullptr);
+  EXPECT_TRUE(report_meta(json{{"meta", "x"}}).empty());
+  EXPECT_TRUE(report_meta(nullptr).is_object());
 }
 
 }  // namespace
