@@ -601,13 +601,11 @@ void annotate_history(json* report, const std::map<std::string, std::vector<Hist
     if (it == timelines.end()) continue;
     cell["history"] = history_words(it->second, kHistoryWindow, cut.count(id) > 0);
   }
-  (*report)["meta"]["history"] = {{"store", store_display}, {"run", run_id}, {"recorded", true},
-                                  {"error", nullptr},       {"window", kHistoryWindow}};
+  (*report)["meta"]["history"] = ReportHistory{true, run_id, store_display, "", kHistoryWindow};
 }
 
 void annotate_history_failure(json* report, const std::string& store_display, const std::string& error) {
-  (*report)["meta"]["history"] = {{"store", store_display}, {"run", nullptr}, {"recorded", false},
-                                  {"error", error},         {"window", kHistoryWindow}};
+  (*report)["meta"]["history"] = ReportHistory{false, std::nullopt, store_display, error, kHistoryWindow};
 }
 
 CellTimelines group_by_cell(const std::vector<HistoryResult>& results) {

@@ -35,6 +35,14 @@ Binding string_map_field(const json& obj, const char* key) {
 
 void to_json(json& j, const Workaround& w) { j = json{{"mask", w.mask}, {"status", w.status}}; }
 
+void to_json(json& j, const ReportHistory& h) {
+  j = json{{"store", h.store},
+           {"run", h.run ? json(*h.run) : json(nullptr)},
+           {"recorded", h.recorded},
+           {"error", h.recorded ? json(nullptr) : json(h.error)},
+           {"window", h.window}};
+}
+
 ReportCell read_report_cell(const json& c) {
   ReportCell r;
   if (!c.is_object()) return r;
@@ -124,6 +132,7 @@ ReportHeader read_report_header(const json& r) {
     if (auto it = hist->find("run"); it != hist->end() && it->is_number_integer()) history.run = it->get<int64_t>();
     history.store = string_field(*hist, "store");
     history.error = string_field(*hist, "error");
+    if (auto it = hist->find("window"); it != hist->end() && it->is_number_integer()) history.window = it->get<int>();
   }
   if (const json* c = object_field(meta, "cache")) {
     auto hits = c->find("hits"), boots = c->find("boots");

@@ -81,8 +81,12 @@ struct ReportGit {
 struct ReportHistory {
   bool recorded = false;
   std::optional<int64_t> run;  ///< the run's number in the store
-  std::string store, error;    ///< where; why it was not recorded
+  std::string store, error;    ///< where; why it was not recorded ("" when recorded)
+  int window = 0;              ///< how many deciding results the words look back over
 };
+/// meta.history as `run` writes it: {store, run (null if not recorded), recorded, error (null if
+/// recorded), window}.
+void to_json(nlohmann::json& j, const ReportHistory& h);
 struct ReportCacheCounts {
   int64_t hits = 0, boots = 0;
 };

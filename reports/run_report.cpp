@@ -178,10 +178,12 @@ bool merge_reports(const std::vector<json>& reports, const std::vector<std::stri
   if (reports.empty()) return *err = "report merge: no input reports", false;
   const json& first = reports.front();
   auto name = [&](size_t i) { return i < names.size() ? names[i] : fmt::format("input {}", i + 1); };
-  auto field = [](const json& r, const char* a, const char* b) -> json {
-    const json& meta = r.value("meta", json::object());
-    return meta.contains(a) && meta[a].is_object() ? meta[a].value(b, json(nullptr)) : json(nullptr);
-  };
+  // What must agree between shards, as shown in messages: the JSON value, null when absent.
+  auto shown = [](const std::optional<std::string>& v) { return (v ? json(*v) : json(nullptr)).dump(); };
+  auto digest = [](const ReportHeader& h) { return h.matrix ? h.matrix->sha256 : std::nullopt; };
+  auto revision = [](const ReportHeader& h) { return h.git ? h.git->revision : std::nullopt; };
+  auto null_if_empty = [](const std::string& v) { return v.empty() ? json(nullptr) : json(v); };
+  const ReportHeader head = read_report_header(first);
   std::map<std::string, size_t> seen;  // cell id -> input index
   json cells = json::array();
   json sources = json::array();
@@ -189,20 +191,23 @@ bool merge_reports(const std::vector<json>& reports, const std::vector<std::stri
   std::string started, ended;
   for (size_t i = 0; i < reports.size(); ++i) {
     const json& r = reports[i];
+    const ReportHeader h = read_report_header(r);
     if (r.value("schema_version", 0) != first.value("schema_version", 0))
       return *err = fmt::format("report merge: {} and {} have different schema versions", name(0), name(i)), false;
-    if (field(r, "matrix", "sha256") != field(first, "matrix", "sha256"))
+    if (digest(h) != digest(head))
       return *err = fmt::format("report merge: {} and {} ran different matrix files (sha256 {} vs {})", name(0),
-                                name(i), field(first, "matrix", "sha256").dump(), field(r, "matrix", "sha256").dump()),
+                                name(i), shown(digest(head)), shown(digest(h))),
              false;
-    if (field(r, "git", "revision") != field(first, "git", "revision"))
+    if (revision(h) != revision(head))
       return *err = fmt::format("report merge: {} and {} come from different git revisions ({} vs {})", name(0),
-                                name(i), field(first, "git", "revision").dump(), field(r, "git", "revision").dump()),
+                                name(i), shown(revision(head)), shown(revision(h))),
              false;
     if (r.at("axes") != first.at("axes"))
       return *err = fmt::format("report merge: {} and {} have different axes", name(0), name(i)), false;
-    for (const json& c : r.at("cells")) {
-      std::string id = c.at("id").get<std::string>();
+    const json* shard_cells = report_cells(r);
+    if (!shard_cells) return *err = fmt::format("report merge: {} is not a report (no cells)", name(i)), false;
+    for (const json& c : *shard_cells) {
+      std::string id = read_report_cell(c).id;
       auto [it, inserted] = seen.emplace(id, i);
       if (!inserted)
         return *err = fmt::format("report merge: cell {} is in both {} and {} (conflict)", id, name(it->second),
@@ -210,19 +215,16 @@ bool merge_reports(const std::vector<json>& reports, const std::vector<std::stri
                false;
       cells.push_back(c);
     }
-    complete = complete && r.value("complete", false);
-    const json& meta = r.value("meta", json::object());
-    std::string s = meta.value("started_at", std::string());
-    std::string e = meta.contains("ended_at") && meta["ended_at"].is_string() ? meta["ended_at"].get<std::string>() : "";
-    if (!s.empty() && (started.empty() || s < started)) started = s;
-    if (!e.empty() && e > ended) ended = e;
+    complete = complete && h.complete.value_or(false);
+    if (!h.started_at.empty() && (started.empty() || h.started_at < started)) started = h.started_at;
+    if (!h.ended_at.empty() && h.ended_at > ended) ended = h.ended_at;
     sources.push_back({{"file", name(i)},
-                       {"host", meta.value("host", json(nullptr))},
-                       {"shard", meta.value("shard", json(nullptr))},
-                       {"complete", r.value("complete", false)},
-                       {"cells", r.at("cells").size()}});
+                       {"host", null_if_empty(h.host)},
+                       {"shard", null_if_empty(h.shard)},
+                       {"complete", h.complete.value_or(false)},
+                       {"cells", shard_cells->size()}});
   }
-  json meta = first.value("meta", json::object());
+  json meta = report_meta(first);  // as written: fields a newer pvmatrix added pass through
   meta["shard"] = nullptr;
   meta["started_at"] = started.empty() ? json(nullptr) : json(started);
   meta["ended_at"] = ended.empty() ? json(nullptr) : json(ended);

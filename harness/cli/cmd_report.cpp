@@ -45,7 +45,7 @@ int run_report_merge(const MergeOptions& o) {
     if (!write_reports(merged, dir.empty() ? "." : dir, writers, &err)) return fail(err);
   }
   const ReportHeader h = read_report_header(merged);
-  std::printf("pvmatrix report merge: %zu reports, %zu cells%s -> %s\n", o.inputs.size(), merged["cells"].size(),
+  std::printf("pvmatrix report merge: %zu reports, %zu cells%s -> %s\n", o.inputs.size(), report_cells(merged)->size(),
               h.complete.value_or(false) ? "" : " (partial)", o.output.c_str());
   return h.unexpected > 0 ? kExitFailure : kExitOk;
 }
@@ -79,7 +79,7 @@ int run_report_html(const HtmlOptions& o) {
   } catch (const std::exception& e) {
     return fail(e.what());
   }
-  std::printf("pvmatrix report: %zu cells%s -> %s\n", report.value("cells", nlohmann::json::array()).size(),
+  std::printf("pvmatrix report: %zu cells%s -> %s\n", report_cells(report)->size(),  // read_report: it has cells
               o.baseline.empty() ? "" : (" against " + o.baseline).c_str(), o.output.c_str());
   return kExitOk;
 }

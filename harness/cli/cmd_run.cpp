@@ -363,7 +363,7 @@ int run_run(RunOptions o) {
   if (!write_reports(report, o.out, default_report_writers(), &err)) return fail(err);
 
   const ReportHeader written = read_report_header(report);
-  print_counts(written, report["cells"].size(), specs.size(), complete, o.out);
+  print_counts(written, report_cells(report)->size(), specs.size(), complete, o.out);
   if (boots.cached) std::printf("pvmatrix: cache: %zu hits, %zu boots\n", boots.cached->hits(), cache_boots);
   if (run.interrupted_by == SIGINT) return 130;
   if (run.interrupted_by != 0 || !history_ok) return kExitUsage;

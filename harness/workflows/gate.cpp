@@ -127,8 +127,8 @@ std::string side_dir(const GateOptions& o, const GateSide& s) { return fs::absol
 /// A report's cells by id (null for a report that is not an object).
 std::map<std::string, const json*> cells_by_id(const json& report) {
   std::map<std::string, const json*> out;
-  if (auto cells = report.is_object() ? report.find("cells") : report.end(); cells != report.end() && cells->is_array())
-    for (const json& c : *cells) out[c.value("id", "")] = &c;
+  if (const json* cells = report_cells(report))
+    for (const json& c : *cells) out[read_report_cell(c).id] = &c;
   return out;
 }
 
@@ -280,17 +280,18 @@ bool Gate::base_from_history(std::string* err) {
   if (!world_name.empty()) {
     if (!store->baseline(world_name, commit, nullptr, &world_run, &label, err)) return *err += hint(world_name), false;
     recorded_from_.push_back(label);
-    for (const json& c : world_run["cells"]) {
-      if (!c.contains("inputs")) {
+    for (const json& c : *report_cells(world_run)) {
+      const ReportCell cell = read_report_cell(c);
+      auto inputs = c.find("inputs");  // the store's baseline carries each cell's inputs
+      if (inputs == c.end()) {
         *err = fmt::format("{}: cell {} was recorded without its inputs (an imported report, or a pvmatrix before "
                            "history schema 2): the affected cells cannot be chosen{}",
-                           label, c.value("id", ""), hint(world_name));
+                           label, cell.id, hint(world_name));
         return false;
       }
-      const std::string id = c.value("id", "");
-      base_.world[id] = {c.value("kernel", ""), c.value("hv", ""), c.value("config", ""), c["inputs"].get<CellInputs>()};
-      recorded_[id] = c;
-      in_world.insert(id);
+      base_.world[cell.id] = {cell.kernel, cell.hv, cell.config, inputs->get<CellInputs>()};
+      recorded_[cell.id] = c;
+      in_world.insert(cell.id);
     }
   }
   std::vector<std::string> missing;
@@ -370,7 +371,7 @@ void Gate::read_base_from_history() {
   for (const std::string& id : affected_base_) cells.push_back(recorded_.at(id));
   base_.report = {{"schema", kReportSchema}, {"schema_version", kReportSchemaVersion}, {"complete", true},
                   {"meta", {{"history", recorded_from_}}}, {"cells", std::move(cells)}};
-  say(fmt::format("gate: base: {} cells from the history store, 0 booted", base_.report["cells"].size()));
+  say(fmt::format("gate: base: {} cells from the history store, 0 booted", report_cells(base_.report)->size()));
 }
 
 /// Both sides through `pvmatrix run`, cached; a base from the history store is read, not run.
@@ -384,7 +385,7 @@ bool Gate::run_sides(std::string* err) {
     if (!extra.empty() && !run_matrix(s, s->world_matrix, extra, s->name + "/world", true, {}, &world_report, err))
       return false;
     s->report = combine_reports(std::move(gate_report), world_report, "world");
-    say(fmt::format("gate: {}: {} cells, {} booted, {} from cache", s->name, s->report["cells"].size(), s->boots,
+    say(fmt::format("gate: {}: {} cells, {} booted, {} from cache", s->name, report_cells(s->report)->size(), s->boots,
                     s->hits));
   }
   return true;
@@ -411,7 +412,7 @@ bool Gate::rerun_doubtful(VerdictSet* set, size_t* reruns, size_t* workaround_bo
       extra.insert(extra.end(), {"--workarounds", "--workaround-cells", std::to_string(kWorkaroundCells)});
     json r;
     if (!run_matrix(&head_, m, *ids, dir, false, extra, &r, err)) return false;
-    for (const json& c : r["cells"]) {
+    for (const json& c : *report_cells(r)) {  // read_report checked it
       ReportCell read = read_report_cell(c);
       ++*reruns;
       *workaround_boots += read.workarounds.size();
@@ -522,13 +523,15 @@ std::string why_affected(const GateWorldCell* base, const GateWorldCell& head) {
 json combine_reports(json primary, const json& extra, const std::string& extra_dir) {
   if (extra.is_null()) return primary;
   std::set<std::string> ids;
-  for (const json& c : primary["cells"]) ids.insert(c.value("id", ""));
-  json cells = primary["cells"];
-  for (json c : extra["cells"]) {
-    if (ids.count(c.value("id", ""))) continue;
-    if (c.contains("log") && c["log"].is_string() && !c["log"].get<std::string>().empty() &&
-        c["log"].get<std::string>()[0] != '/')
-      c["log"] = extra_dir + "/" + c["log"].get<std::string>();
+  const json no_cells = json::array();
+  const json* primary_cells = report_cells(primary);
+  const json* extra_cells = report_cells(extra);
+  for (const json& c : primary_cells ? *primary_cells : no_cells) ids.insert(read_report_cell(c).id);
+  json cells = primary_cells ? *primary_cells : no_cells;
+  for (json c : extra_cells ? *extra_cells : no_cells) {
+    const ReportCell read = read_report_cell(c);
+    if (ids.count(read.id)) continue;
+    if (!read.log.empty() && read.log[0] != '/') c["log"] = extra_dir + "/" + read.log;  // relative to its run
     cells.push_back(std::move(c));
   }
   json axes = primary.value("axes", json::object());
@@ -544,8 +547,9 @@ json combine_reports(json primary, const json& extra, const std::string& extra_d
   for (const json& c : extra_axes.value("configs", json::array()))
     if (cfgs.insert(c.value("name", "")).second) axes["configs"].push_back(c);
   sort_cells_by_axes(axes, &cells);
-  const bool complete = primary.value("complete", false) && extra.value("complete", false);
-  return make_report(primary["meta"], axes, std::move(cells), complete);
+  const bool complete =
+      read_report_header(primary).complete.value_or(false) && read_report_header(extra).complete.value_or(false);
+  return make_report(report_meta(primary), axes, std::move(cells), complete);
 }
 
 }  // namespace pvm

@@ -133,6 +133,22 @@ TEST(ReportModel, AHeaderThatIsNotQuiteOneReadsAsAbsentNeverThrows) {
   EXPECT_EQ(h.git->dirty, false);
 }
 
+TEST(ReportModel, MetaHistoryIsWrittenAsItIsRead) {
+  for (const ReportHistory& written : {ReportHistory{true, 41, "out/history.sqlite", "", 10},
+                                       ReportHistory{false, std::nullopt, "out/h.sqlite", "database is locked", 10}}) {
+    const json j = written;
+    EXPECT_EQ(j["run"].is_null(), !written.recorded);
+    EXPECT_EQ(j["error"].is_null(), written.recorded);  // null, not "", when recorded
+    const auto read = read_report_header(json{{"meta", {{"history", j}}}}).history;
+    ASSERT_TRUE(read.has_value());
+    EXPECT_EQ(read->recorded, written.recorded);
+    EXPECT_EQ(read->run, written.run);
+    EXPECT_EQ(read->store, written.store);
+    EXPECT_EQ(read->error, written.error);
+    EXPECT_EQ(read->window, written.window);
+  }
+}
+
 TEST(ReportModel, CellsAndMetaAreFoundOnlyWhereAReportHasThem) {
   const json report = {{"meta", {{"host", "h"}}}, {"cells", json::array({{{"id", "a"}}})}};
   ASSERT_NE(report_cells(report), nullptr);
