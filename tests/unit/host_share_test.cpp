@@ -5,6 +5,7 @@
 #include <sched.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <future>
 #include <thread>
 
@@ -72,8 +73,8 @@ TEST(HostShare, ReadsThisProcess) {
   // The kernel adds a thread's run time to schedstat when it is switched out: a process this
   // young may still read 0. Yielding lets it be accounted (bounded: a few thousand tries).
   for (int i = 0; i < 5000 && s.cpu_ns == 0; ++i) {
-    for (volatile int spin = 0; spin < 10000; ++spin) {
-    }
+    volatile int spin = 0;
+    while (spin < 10000) spin = spin + 1;
     sched_yield();
     s = read_thread_shares(getpid());
   }
@@ -98,7 +99,13 @@ TEST(HostShare, AReaderKeepsItsFilesOpenAndFollowsThreadsComingAndGoing) {
   EXPECT_TRUE(seen) << "a new thread is counted within kRescanEvery reads";
   stop.set_value();
   t.join();
-  ThreadShares after = reader.read();  // its file fails: the list is read again at once
+  // Its file fails once the kernel has released the thread (join() returns a little before
+  // that: the thread's /proc entry can outlive it briefly), and the list is read again at once.
+  ThreadShares after = reader.read();
+  for (int i = 0; i < 2000 && after.wait_ns.count(tid); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    after = reader.read();
+  }
   EXPECT_TRUE(after.ok);
   EXPECT_FALSE(after.wait_ns.count(tid));
   EXPECT_TRUE(after.wait_ns.count(static_cast<pid_t>(gettid())));
