@@ -596,7 +596,7 @@ std::string default_history_location(const std::string& out_dir) {
 void annotate_history(json* report, const std::map<std::string, std::vector<HistoryEntry>>& timelines,
                       const std::set<std::string>& cut, const std::string& store_display, int64_t run_id) {
   for (json& cell : (*report)["cells"]) {
-    const std::string id = cell.value("id", "");
+    const std::string id = report_cell_id(cell);
     auto it = timelines.find(id);
     if (it == timelines.end()) continue;
     cell["history"] = history_words(it->second, kHistoryWindow, cut.count(id) > 0);

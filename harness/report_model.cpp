@@ -43,10 +43,12 @@ void to_json(json& j, const ReportHistory& h) {
            {"window", h.window}};
 }
 
+std::string report_cell_id(const json& c) { return string_field(c, "id"); }
+
 ReportCell read_report_cell(const json& c) {
   ReportCell r;
   if (!c.is_object()) return r;
-  r.id = string_field(c, "id");
+  r.id = report_cell_id(c);
   r.kernel = string_field(c, "kernel");
   r.hv = string_field(c, "hv");
   r.config = string_field(c, "config");

@@ -66,6 +66,9 @@ struct ReportCell {
 
 /// Reads a cell object; never throws (not an object: every field empty).
 ReportCell read_report_cell(const nlohmann::json& cell);
+/// A cell's id alone ("" if it has none), for code that only indexes cells: the whole cell is
+/// not read.
+std::string report_cell_id(const nlohmann::json& cell);
 
 // The parts of a report's own fields (ReportHeader names them). At namespace scope, not nested:
 // clang decides whether a nested struct with default member initializers is default-constructible

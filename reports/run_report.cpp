@@ -207,7 +207,7 @@ bool merge_reports(const std::vector<json>& reports, const std::vector<std::stri
     const json* shard_cells = report_cells(r);
     if (!shard_cells) return *err = fmt::format("report merge: {} is not a report (no cells)", name(i)), false;
     for (const json& c : *shard_cells) {
-      std::string id = read_report_cell(c).id;
+      std::string id = report_cell_id(c);
       auto [it, inserted] = seen.emplace(id, i);
       if (!inserted)
         return *err = fmt::format("report merge: cell {} is in both {} and {} (conflict)", id, name(it->second),
@@ -226,8 +226,8 @@ bool merge_reports(const std::vector<json>& reports, const std::vector<std::stri
   }
   json meta = report_meta(first);  // as written: fields a newer pvmatrix added pass through
   meta["shard"] = nullptr;
-  meta["started_at"] = started.empty() ? json(nullptr) : json(started);
-  meta["ended_at"] = ended.empty() ? json(nullptr) : json(ended);
+  meta["started_at"] = null_if_empty(started);
+  meta["ended_at"] = null_if_empty(ended);
   meta["duration_ms"] = nullptr;
   meta["merged_from"] = sources;
   sort_cells_by_axes(first.at("axes"), &cells);

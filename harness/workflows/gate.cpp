@@ -128,7 +128,7 @@ std::string side_dir(const GateOptions& o, const GateSide& s) { return fs::absol
 std::map<std::string, const json*> cells_by_id(const json& report) {
   std::map<std::string, const json*> out;
   if (const json* cells = report_cells(report))
-    for (const json& c : *cells) out[read_report_cell(c).id] = &c;
+    for (const json& c : *cells) out[report_cell_id(c)] = &c;
   return out;
 }
 
@@ -522,18 +522,16 @@ std::string why_affected(const GateWorldCell* base, const GateWorldCell& head) {
 
 json combine_reports(json primary, const json& extra, const std::string& extra_dir) {
   if (extra.is_null()) return primary;
+  json cells = report_cells(primary) ? *report_cells(primary) : json::array();
   std::set<std::string> ids;
-  const json no_cells = json::array();
-  const json* primary_cells = report_cells(primary);
-  const json* extra_cells = report_cells(extra);
-  for (const json& c : primary_cells ? *primary_cells : no_cells) ids.insert(read_report_cell(c).id);
-  json cells = primary_cells ? *primary_cells : no_cells;
-  for (json c : extra_cells ? *extra_cells : no_cells) {
-    const ReportCell read = read_report_cell(c);
-    if (ids.count(read.id)) continue;
-    if (!read.log.empty() && read.log[0] != '/') c["log"] = extra_dir + "/" + read.log;  // relative to its run
-    cells.push_back(std::move(c));
-  }
+  for (const json& c : cells) ids.insert(report_cell_id(c));
+  if (const json* extra_cells = report_cells(extra))
+    for (const json& c : *extra_cells) {
+      if (ids.count(report_cell_id(c))) continue;
+      cells.push_back(c);
+      const std::string log = read_report_cell(c).log;
+      if (!log.empty() && log[0] != '/') cells.back()["log"] = extra_dir + "/" + log;  // relative to its run
+    }
   json axes = primary.value("axes", json::object());
   const json extra_axes = extra.value("axes", json::object());
   for (const char* key : {"kernels", "hypervisors"}) {
