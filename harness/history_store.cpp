@@ -244,20 +244,20 @@ bool HistoryStore::record(const json& report, const std::string& source, int64_t
     return true;
   }
   SqlValue dirty;
-  if (h.git && h.git->dirty) dirty = *h.git->dirty ? "1" : "0";
+  if (h.meta.git && h.meta.git->dirty) dirty = *h.meta.git->dirty ? "1" : "0";
   std::vector<SqlValue> run = {
       key,
-      h.matrix && !h.matrix->name.empty() ? h.matrix->name : "unknown",
-      h.matrix ? h.matrix->sha256 : std::nullopt,
-      h.git ? h.git->revision : std::nullopt,
+      h.meta.matrix && !h.meta.matrix->name.empty() ? h.meta.matrix->name : "unknown",
+      h.meta.matrix ? h.meta.matrix->sha256 : std::nullopt,
+      h.meta.git ? h.meta.git->revision : std::nullopt,
       dirty,
-      null_if_empty(h.host),
-      null_if_empty(h.started_at),
-      std::to_string(h.started_at_ms),
-      null_if_empty(h.ended_at),
+      null_if_empty(h.meta.host),
+      null_if_empty(h.meta.started_at),
+      std::to_string(h.meta.started_at_ms),
+      null_if_empty(h.meta.ended_at),
       h.complete.value_or(false) ? "1" : "0",
-      null_if_empty(h.shard),
-      null_if_empty(h.only),
+      null_if_empty(h.meta.shard),
+      null_if_empty(h.meta.only),
       std::to_string(total),
       std::to_string(h.unexpected),
       counts.dump(),
@@ -580,7 +580,7 @@ bool history_baseline_for(const std::string& location, const json& head, const s
   auto store = HistoryStore::open(location, /*create=*/false, err, &why);
   if (!store) return false;
   const ReportHeader h = read_report_header(head);
-  const std::string name = h.matrix ? h.matrix->name : "";
+  const std::string name = h.meta.matrix ? h.meta.matrix->name : "";
   if (name.empty()) return *err = "meta.matrix.name is missing: which matrix's history?", false;
   return store->baseline(name, revision, &head, base, label, err);
 }

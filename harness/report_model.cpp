@@ -99,49 +99,131 @@ ReportCell read_report_cell(const json& c) {
   return r;
 }
 
+namespace {
+
+const json* object_field(const json& obj, const char* key) {
+  auto it = obj.find(key);
+  return it != obj.end() && it->is_object() ? &*it : nullptr;
+}
+
+json null_if_empty(const std::string& v) { return v.empty() ? json(nullptr) : json(v); }
+
+template <typename T>
+json null_if_unset(const std::optional<T>& v) { return v ? json(*v) : json(nullptr); }
+
+template <typename T>
+std::optional<T> integer_field(const json& obj, const char* key) {
+  auto it = obj.find(key);
+  if (it == obj.end() || !it->is_number_integer()) return std::nullopt;
+  return it->get<T>();
+}
+
+}  // namespace
+
+void to_json(json& j, const RunMeta& m) {
+  j = json{{"tool", m.tool},
+           {"host", m.host},
+           {"os", m.os},
+           {"qemu_version", null_if_empty(m.qemu_version)},
+           {"libvirt_version", null_if_empty(m.libvirt_version)},
+           {"argv", m.argv},
+           {"backend", m.backend},
+           {"parallelism", m.parallelism},
+           {"retries", m.retries},
+           {"timeout_s", m.timeout_s},
+           {"only", null_if_empty(m.only)},
+           {"shard", null_if_empty(m.shard)},
+           {"started_at", null_if_empty(m.started_at)},
+           {"started_at_ms", m.started_at_ms},
+           {"ended_at", null_if_empty(m.ended_at)},
+           {"duration_ms", null_if_unset(m.duration_ms)}};
+  if (m.git) j["git"] = {{"revision", null_if_unset(m.git->revision)}, {"dirty", null_if_unset(m.git->dirty)}};
+  if (m.matrix) j["matrix"] = {{"path", m.matrix->path}, {"name", m.matrix->name}, {"sha256", null_if_unset(m.matrix->sha256)}};
+  if (m.rusage)
+    j["rusage"] = {{"self_cpu_ms", m.rusage->self_cpu_ms},
+                   {"children_cpu_ms", m.rusage->children_cpu_ms},
+                   {"self_max_rss_kib", m.rusage->self_max_rss_kib}};
+  if (!m.resumed_from.empty()) j["resumed_from"] = m.resumed_from;
+  if (m.cache) j["cache"] = {{"hits", m.cache->hits}, {"boots", m.cache->boots}};
+  if (m.history) j["history"] = *m.history;
+  if (m.merged_from) {
+    json& sources = j["merged_from"] = json::array();
+    for (const ReportSource& s : *m.merged_from)
+      sources.push_back({{"file", s.file},
+                         {"host", null_if_empty(s.host)},
+                         {"shard", null_if_empty(s.shard)},
+                         {"complete", s.complete},
+                         {"cells", s.cells}});
+  }
+}
+
+RunMeta read_run_meta(const json& meta) {
+  RunMeta m;
+  if (!meta.is_object()) return m;
+  m.tool = string_field(meta, "tool");
+  m.host = string_field(meta, "host");
+  m.os = string_field(meta, "os");
+  m.qemu_version = string_field(meta, "qemu_version");
+  m.libvirt_version = string_field(meta, "libvirt_version");
+  if (const json* g = object_field(meta, "git")) {
+    ReportGit& git = m.git.emplace();
+    if (auto it = g->find("revision"); it != g->end() && it->is_string()) git.revision = it->get<std::string>();
+    if (auto it = g->find("dirty"); it != g->end() && it->is_boolean()) git.dirty = it->get<bool>();
+  }
+  if (const json* x = object_field(meta, "matrix")) {
+    ReportMatrix& matrix = m.matrix.emplace();
+    matrix.path = string_field(*x, "path");
+    matrix.name = string_field(*x, "name");
+    if (auto it = x->find("sha256"); it != x->end() && it->is_string()) matrix.sha256 = it->get<std::string>();
+  }
+  if (auto it = meta.find("argv"); it != meta.end() && it->is_array())
+    for (const json& a : *it)
+      if (a.is_string()) m.argv.push_back(a.get<std::string>());
+  m.backend = string_field(meta, "backend");
+  m.parallelism = integer_field<int>(meta, "parallelism").value_or(0);
+  m.retries = integer_field<int>(meta, "retries").value_or(0);
+  if (auto it = meta.find("timeout_s"); it != meta.end() && it->is_number()) m.timeout_s = it->get<double>();
+  m.only = string_field(meta, "only");
+  m.shard = string_field(meta, "shard");
+  m.started_at = string_field(meta, "started_at");
+  m.started_at_ms = integer_field<int64_t>(meta, "started_at_ms").value_or(0);
+  m.ended_at = string_field(meta, "ended_at");
+  m.duration_ms = integer_field<int64_t>(meta, "duration_ms");
+  if (const json* u = object_field(meta, "rusage"))
+    m.rusage = ReportRusage{integer_field<int64_t>(*u, "self_cpu_ms").value_or(0),
+                            integer_field<int64_t>(*u, "children_cpu_ms").value_or(0),
+                            integer_field<int64_t>(*u, "self_max_rss_kib").value_or(0)};
+  m.resumed_from = string_field(meta, "resumed_from");
+  if (const json* c = object_field(meta, "cache")) {
+    auto hits = integer_field<int64_t>(*c, "hits"), boots = integer_field<int64_t>(*c, "boots");
+    if (hits && boots && *hits >= 0 && *boots >= 0) m.cache = ReportCacheCounts{*hits, *boots};
+  }
+  if (const json* hist = object_field(meta, "history")) {
+    ReportHistory& history = m.history.emplace();
+    if (auto it = hist->find("recorded"); it != hist->end() && it->is_boolean()) history.recorded = it->get<bool>();
+    history.run = integer_field<int64_t>(*hist, "run");
+    history.store = string_field(*hist, "store");
+    history.error = string_field(*hist, "error");
+    history.window = integer_field<int>(*hist, "window").value_or(0);
+  }
+  if (auto it = meta.find("merged_from"); it != meta.end() && it->is_array()) {
+    auto& sources = m.merged_from.emplace();
+    for (const json& s : *it) {
+      if (!s.is_object()) continue;
+      auto complete = s.find("complete");
+      sources.push_back({string_field(s, "file"), string_field(s, "host"), string_field(s, "shard"),
+                         complete != s.end() && complete->is_boolean() && complete->get<bool>(),
+                         static_cast<size_t>(count_field(s, "cells").value_or(0))});
+    }
+  }
+  return m;
+}
+
 ReportHeader read_report_header(const json& r) {
   ReportHeader h;
   if (!r.is_object()) return h;
   if (auto it = r.find("complete"); it != r.end() && it->is_boolean()) h.complete = it->get<bool>();
-  const json no_object = json::object();
-  auto object_field = [&](const json& obj, const char* key) -> const json* {
-    auto it = obj.find(key);
-    return it != obj.end() && it->is_object() ? &*it : nullptr;
-  };
-  const json* meta_object = object_field(r, "meta");
-  const json& meta = meta_object ? *meta_object : no_object;
-  h.host = string_field(meta, "host");
-  h.qemu_version = string_field(meta, "qemu_version");
-  h.started_at = string_field(meta, "started_at");
-  if (auto it = meta.find("started_at_ms"); it != meta.end() && it->is_number_integer()) h.started_at_ms = it->get<int64_t>();
-  h.ended_at = string_field(meta, "ended_at");
-  h.shard = string_field(meta, "shard");
-  h.only = string_field(meta, "only");
-  if (const json* m = object_field(meta, "matrix")) {
-    ReportHeader::Matrix& matrix = h.matrix.emplace();
-    matrix.path = string_field(*m, "path");
-    matrix.name = string_field(*m, "name");
-    if (auto it = m->find("sha256"); it != m->end() && it->is_string()) matrix.sha256 = it->get<std::string>();
-  }
-  if (const json* g = object_field(meta, "git")) {
-    ReportHeader::Git& git = h.git.emplace();
-    if (auto it = g->find("revision"); it != g->end() && it->is_string()) git.revision = it->get<std::string>();
-    if (auto it = g->find("dirty"); it != g->end() && it->is_boolean()) git.dirty = it->get<bool>();
-  }
-  if (const json* hist = object_field(meta, "history")) {
-    ReportHeader::History& history = h.history.emplace();
-    if (auto it = hist->find("recorded"); it != hist->end() && it->is_boolean()) history.recorded = it->get<bool>();
-    if (auto it = hist->find("run"); it != hist->end() && it->is_number_integer()) history.run = it->get<int64_t>();
-    history.store = string_field(*hist, "store");
-    history.error = string_field(*hist, "error");
-    if (auto it = hist->find("window"); it != hist->end() && it->is_number_integer()) history.window = it->get<int>();
-  }
-  if (const json* c = object_field(meta, "cache")) {
-    auto hits = c->find("hits"), boots = c->find("boots");
-    if (hits != c->end() && boots != c->end() && hits->is_number_integer() && boots->is_number_integer() &&
-        hits->get<int64_t>() >= 0 && boots->get<int64_t>() >= 0)
-      h.cache = ReportHeader::Cache{hits->get<int64_t>(), boots->get<int64_t>()};
-  }
+  h.meta = read_run_meta(report_meta(r));
   if (const json* summary = object_field(r, "summary")) {
     if (auto it = summary->find("total"); it != summary->end() && it->is_number_integer()) h.total = it->get<int>();
     if (auto it = summary->find("unexpected"); it != summary->end() && it->is_number_integer()) h.unexpected = it->get<int>();

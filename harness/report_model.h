@@ -101,6 +101,43 @@ struct ReportFinding {
   std::string id, kind, predicted, observed, detail;
 };
 
+struct ReportRusage {
+  int64_t self_cpu_ms = 0, children_cpu_ms = 0, self_max_rss_kib = 0;
+};
+/// One input of `report merge`, in meta.merged_from.
+struct ReportSource {
+  std::string file, host, shard;  ///< host, shard: "" written as null
+  bool complete = false;
+  size_t cells = 0;
+};
+
+/// A report's `meta`: what ran, where and when. `run` fills it (harness/run_meta.h) and writes it
+/// with to_json; readers get it from read_report_header (leniently: a missing or mistyped field
+/// reads as empty). Text fields that are "" are written as null.
+struct RunMeta {
+  std::string tool;                    ///< "pvmatrix"
+  std::string host, os, qemu_version, libvirt_version;
+  std::optional<ReportGit> git;
+  std::optional<ReportMatrix> matrix;  ///< the matrix file that was run
+  std::vector<std::string> argv;
+  std::string backend;                 ///< "qemu", "libvirt", "dry-run"
+  int parallelism = 0, retries = 0;
+  double timeout_s = 0;
+  std::string only, shard;             ///< --only; --shard ("K/N")
+  std::string started_at;              ///< UTC, ISO 8601
+  int64_t started_at_ms = 0;           ///< the run's order in a history
+  std::string ended_at;                ///< "" while running, or interrupted before the end
+  std::optional<int64_t> duration_ms;  ///< null until the run ended
+  std::optional<ReportRusage> rusage;  ///< what the harness cost (bench/matrix_floor.py)
+  std::string resumed_from;            ///< `run --resume`: the report it continued; "" (absent) if none
+  std::optional<ReportCacheCounts> cache;       ///< with `run --cache`: both counts, else absent
+  std::optional<ReportHistory> history;         ///< meta.history (issue 17)
+  std::optional<std::vector<ReportSource>> merged_from;  ///< `report merge`: its inputs
+};
+void to_json(nlohmann::json& j, const RunMeta& m);
+/// Reads a report's `meta` object; never throws (not an object: every field empty).
+RunMeta read_run_meta(const nlohmann::json& meta);
+
 /// A report's own fields: its meta, summary and findings.
 struct ReportHeader {
   using Matrix = ReportMatrix;
@@ -110,14 +147,7 @@ struct ReportHeader {
   using HostPressure = ReportHostPressure;
   using Finding = ReportFinding;
   std::optional<bool> complete;  ///< false: interrupted before every cell finished
-  std::string host, qemu_version, started_at;  ///< meta: where and when it ran
-  int64_t started_at_ms = 0;                   ///< meta.started_at_ms: the run's order in a history
-  std::string ended_at;                        ///< "" while running, or interrupted before the end
-  std::string shard, only;                     ///< meta.shard ("K/N") and meta.only; "" for none
-  std::optional<Matrix> matrix;  ///< meta.matrix: the matrix file that was run
-  std::optional<Git> git;
-  std::optional<History> history;  ///< meta.history (issue 17)
-  std::optional<Cache> cache;  ///< meta.cache, with `run --cache`: both counts, else absent
+  RunMeta meta;
   std::optional<int> total;    ///< summary.total: the cells the report counts
   int unexpected = 0;          ///< summary.unexpected: cells that make `run` exit 1
   std::vector<std::pair<std::string, int>> by_status;  ///< summary.by_status, in the report's order

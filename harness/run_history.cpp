@@ -46,7 +46,7 @@ bool RunHistory::record(json* report, const std::map<std::string, CellInputs>& i
   if (!store_->record(*report, "run", &run, &already, &err, &inputs)) return failed(shown_ + ": " + err);
   std::map<std::string, std::vector<HistoryEntry>> timelines;
   const ReportHeader h = read_report_header(*report);
-  const std::string matrix = h.matrix && !h.matrix->name.empty() ? h.matrix->name : "unknown";
+  const std::string matrix = h.meta.matrix && !h.meta.matrix->name.empty() ? h.meta.matrix->name : "unknown";
   std::set<std::string> cut;
   if (!store_->timelines(matrix, run, &timelines, &err, &cut)) return failed(shown_ + ": " + err);
   annotate_history(report, timelines, cut, shown_, run);

@@ -10,13 +10,11 @@
 #include <ctime>
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 #include "libvirt_module.h"
 #include "text_util.h"
 
 namespace pvm {
-using nlohmann::json;
 
 namespace {
 
@@ -33,11 +31,11 @@ std::string first_line_of(const std::string& command) {
   return line;
 }
 
-json git_info(const std::string& root) {
+ReportGit git_info(const std::string& root) {
   std::string rev = first_line_of("git -C " + single_quoted(root) + " rev-parse HEAD");
-  if (rev.empty()) return json{{"revision", nullptr}, {"dirty", nullptr}};
+  if (rev.empty()) return {};
   std::string dirty = first_line_of("git -C " + single_quoted(root) + " status --porcelain --untracked-files=no");
-  return json{{"revision", rev}, {"dirty", !dirty.empty()}};
+  return ReportGit{rev, !dirty.empty()};
 }
 
 /// libvirt's client library version, from the libvirt module (libvirt_module.h); "" without it.
@@ -63,49 +61,42 @@ std::string utc_now_iso8601() {
   return buf;
 }
 
-json collect_run_meta(const RunMetaInputs& in) {
+RunMeta collect_run_meta(const RunMetaInputs& in) {
   char host[256] = {};
   gethostname(host, sizeof host - 1);
   utsname u{};
   uname(&u);
-  std::string qemu = first_line_of(single_quoted(in.qemu_binary.empty() ? "qemu-system-i386" : in.qemu_binary) + " --version");
-  std::string lv = libvirt_version();
-  return json{
-      {"tool", "pvmatrix"},
-      {"host", host},
-      {"os", fmt::format("{} {} {}", u.sysname, u.release, u.machine)},
-      {"qemu_version", qemu.empty() ? json(nullptr) : json(qemu)},
-      {"libvirt_version", lv.empty() ? json(nullptr) : json(lv)},
-      {"git", git_info(in.root)},
-      {"matrix", {{"path", in.matrix_path}, {"name", in.matrix_name}, {"sha256", in.matrix_sha256}}},
-      {"argv", in.argv},
-      {"backend", in.backend},
-      {"parallelism", in.parallelism},
-      {"retries", in.retries},
-      {"timeout_s", in.timeout_s},
-      {"only", in.only.empty() ? json(nullptr) : json(in.only)},
-      {"shard", in.shard.empty() ? json(nullptr) : json(in.shard)},
-      {"started_at", utc_now_iso8601()},
-      {"started_at_ms", epoch_ms()},
-      {"ended_at", nullptr},
-      {"duration_ms", nullptr},
-  };
+  RunMeta m;
+  m.tool = "pvmatrix";
+  m.host = host;
+  m.os = fmt::format("{} {} {}", u.sysname, u.release, u.machine);
+  m.qemu_version = first_line_of(single_quoted(in.qemu_binary.empty() ? "qemu-system-i386" : in.qemu_binary) + " --version");
+  m.libvirt_version = libvirt_version();
+  m.git = git_info(in.root);
+  m.matrix = ReportMatrix{in.matrix_path, in.matrix_name, in.matrix_sha256};
+  m.argv = in.argv;
+  m.backend = in.backend;
+  m.parallelism = in.parallelism;
+  m.retries = in.retries;
+  m.timeout_s = in.timeout_s;
+  m.only = in.only;
+  m.shard = in.shard;
+  m.started_at = utc_now_iso8601();
+  m.started_at_ms = epoch_ms();
+  return m;
 }
 
-void finish_run_meta(json* meta) {
-  (*meta)["ended_at"] = utc_now_iso8601();
+void finish_run_meta(RunMeta* meta) {
+  meta->ended_at = utc_now_iso8601();
   // What the harness cost next to what it ran (bench/matrix_floor.py reads this).
   rusage self{}, children{};
   getrusage(RUSAGE_SELF, &self);
   getrusage(RUSAGE_CHILDREN, &children);
-  auto cpu_ms = [](const rusage& r) {
+  auto cpu_ms = [](const rusage& r) -> int64_t {
     return (r.ru_utime.tv_sec + r.ru_stime.tv_sec) * 1000 + (r.ru_utime.tv_usec + r.ru_stime.tv_usec) / 1000;
   };
-  (*meta)["rusage"] = {{"self_cpu_ms", cpu_ms(self)},
-                       {"children_cpu_ms", cpu_ms(children)},
-                       {"self_max_rss_kib", self.ru_maxrss}};
-  if (meta->contains("started_at_ms") && (*meta)["started_at_ms"].is_number())
-    (*meta)["duration_ms"] = epoch_ms() - (*meta)["started_at_ms"].get<int64_t>();
+  meta->rusage = ReportRusage{cpu_ms(self), cpu_ms(children), self.ru_maxrss};
+  meta->duration_ms = epoch_ms() - meta->started_at_ms;
 }
 
 }  // namespace pvm

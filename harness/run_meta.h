@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json_fwd.hpp>
+#include "report_model.h"
 
 namespace pvm {
 
@@ -31,10 +31,10 @@ struct RunMetaInputs {
 };
 
 /// Run metadata: host, QEMU/libvirt versions, git revision + dirty flag, matrix digest,
-/// the run's parameters; started_at now (UTC, ISO 8601), ended_at null until finish_meta.
-nlohmann::json collect_run_meta(const RunMetaInputs& in);
-/// Sets meta.ended_at (now) and meta.duration_ms.
-void finish_run_meta(nlohmann::json* meta);
+/// the run's parameters; started_at now (UTC, ISO 8601), ended_at unset until finish_run_meta.
+RunMeta collect_run_meta(const RunMetaInputs& in);
+/// Sets ended_at (now), duration_ms and what the harness cost (rusage).
+void finish_run_meta(RunMeta* meta);
 /// "2007-03-01T12:00:00Z" for now.
 std::string utc_now_iso8601();
 

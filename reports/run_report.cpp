@@ -180,13 +180,12 @@ bool merge_reports(const std::vector<json>& reports, const std::vector<std::stri
   auto name = [&](size_t i) { return i < names.size() ? names[i] : fmt::format("input {}", i + 1); };
   // What must agree between shards, as shown in messages: the JSON value, null when absent.
   auto shown = [](const std::optional<std::string>& v) { return (v ? json(*v) : json(nullptr)).dump(); };
-  auto digest = [](const ReportHeader& h) { return h.matrix ? h.matrix->sha256 : std::nullopt; };
-  auto revision = [](const ReportHeader& h) { return h.git ? h.git->revision : std::nullopt; };
-  auto null_if_empty = [](const std::string& v) { return v.empty() ? json(nullptr) : json(v); };
+  auto digest = [](const ReportHeader& h) { return h.meta.matrix ? h.meta.matrix->sha256 : std::nullopt; };
+  auto revision = [](const ReportHeader& h) { return h.meta.git ? h.meta.git->revision : std::nullopt; };
   const ReportHeader head = read_report_header(first);
   std::map<std::string, size_t> seen;  // cell id -> input index
   json cells = json::array();
-  json sources = json::array();
+  std::vector<ReportSource> sources;
   bool complete = true;
   std::string started, ended;
   for (size_t i = 0; i < reports.size(); ++i) {
@@ -216,20 +215,19 @@ bool merge_reports(const std::vector<json>& reports, const std::vector<std::stri
       cells.push_back(c);
     }
     complete = complete && h.complete.value_or(false);
-    if (!h.started_at.empty() && (started.empty() || h.started_at < started)) started = h.started_at;
-    if (!h.ended_at.empty() && h.ended_at > ended) ended = h.ended_at;
-    sources.push_back({{"file", name(i)},
-                       {"host", null_if_empty(h.host)},
-                       {"shard", null_if_empty(h.shard)},
-                       {"complete", h.complete.value_or(false)},
-                       {"cells", shard_cells->size()}});
+    if (!h.meta.started_at.empty() && (started.empty() || h.meta.started_at < started)) started = h.meta.started_at;
+    if (!h.meta.ended_at.empty() && h.meta.ended_at > ended) ended = h.meta.ended_at;
+    sources.push_back({name(i), h.meta.host, h.meta.shard, h.complete.value_or(false), shard_cells->size()});
   }
-  json meta = report_meta(first);  // as written: fields a newer pvmatrix added pass through
-  meta["shard"] = nullptr;
-  meta["started_at"] = null_if_empty(started);
-  meta["ended_at"] = null_if_empty(ended);
-  meta["duration_ms"] = nullptr;
-  meta["merged_from"] = sources;
+  RunMeta merged = head.meta;
+  merged.shard.clear();
+  merged.started_at = started;
+  merged.ended_at = ended;
+  merged.duration_ms.reset();
+  merged.merged_from = std::move(sources);
+  json meta = merged;
+  for (const auto& [key, value] : report_meta(first).items())
+    if (!meta.contains(key)) meta[key] = value;  // fields a newer pvmatrix added pass through
   sort_cells_by_axes(first.at("axes"), &cells);
   *out = make_report(std::move(meta), first.at("axes"), std::move(cells), complete);
   return true;

@@ -82,7 +82,7 @@ class SummaryReport : public ReportWriter {
     const ReportHeader h = read_report_header(report);
     std::vector<ReportCell> cells;
     for (const json& c : report.at("cells")) cells.push_back(read_report_cell(c));
-    const std::string matrix_path = h.matrix ? h.matrix->path : "", matrix_name = h.matrix ? h.matrix->name : "";
+    const std::string matrix_path = h.meta.matrix ? h.meta.matrix->path : "", matrix_name = h.meta.matrix ? h.meta.matrix->name : "";
     std::vector<const ReportCell*> unexpected, flaky, xfail;
     for (const ReportCell& c : cells) {
       auto s = c.known_status();
@@ -94,10 +94,10 @@ class SummaryReport : public ReportWriter {
     std::string m = fmt::format("# pvmatrix: {} — {} cells, {} unexpected\n\n", md_inline(matrix_name),
                                 cells.size(), unexpected.size());
     if (!h.complete.value_or(true)) m += "**Partial run**: interrupted before every cell finished.\n\n";
-    const std::string rev = h.git ? h.git->revision.value_or("") : "";
-    const bool dirty = h.git && h.git->dirty.value_or(false);
-    m += fmt::format("Host `{}`, {}, git `{}`{}, started {}.\n\n", md_inline(h.host), md_inline(h.qemu_version),
-                     rev.substr(0, 12), dirty ? " (dirty)" : "", md_inline(h.started_at));
+    const std::string rev = h.meta.git ? h.meta.git->revision.value_or("") : "";
+    const bool dirty = h.meta.git && h.meta.git->dirty.value_or(false);
+    m += fmt::format("Host `{}`, {}, git `{}`{}, started {}.\n\n", md_inline(h.meta.host), md_inline(h.meta.qemu_version),
+                     rev.substr(0, 12), dirty ? " (dirty)" : "", md_inline(h.meta.started_at));
     if (const auto& hp = h.host_pressure) {
       const double frac = hp->starved_fraction;
       m += fmt::format("Host pressure: QEMU got {:.1f} s of CPU in {:.1f} s of boots; {:.0f}% of that waiting for a CPU{}.\n\n",
@@ -150,7 +150,7 @@ class SummaryReport : public ReportWriter {
       if (!findings.empty()) m += "\n";
     }
 
-    m += history_section(cells, h.history);
+    m += history_section(cells, h.meta.history);
     m += "## Counts\n\n| status | cells |\n|---|---|\n";
     for (const auto& [status, n] : h.by_status)
       if (n > 0) m += fmt::format("| {} | {} |\n", status, n);

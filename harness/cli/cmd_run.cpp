@@ -196,7 +196,7 @@ bool kept_cells(const RunOptions& o, const Matrix& m, std::map<std::string, Cell
     json old;
     if (!read_report(o.resume + "/report.json", &old, err)) return false;
     const ReportHeader h = read_report_header(old);
-    if (h.matrix && h.matrix->sha256.value_or("") != m.sha256)
+    if (h.meta.matrix && h.meta.matrix->sha256.value_or("") != m.sha256)
       return *err = fmt::format("--resume {}: that run used a different matrix file (sha256 differs)", o.resume), false;
     const json& cells = old.at("cells");
     for (size_t i = 0; i < cells.size(); ++i) {
@@ -243,7 +243,7 @@ bool open_boots(const RunOptions& o, bool anything_to_boot, Boots* b, std::strin
   return true;
 }
 
-json run_meta(const RunOptions& o, const Matrix& m, int jobs) {
+RunMeta run_meta(const RunOptions& o, const Matrix& m, int jobs) {
   RunMetaInputs mi;
   mi.root = o.world.resolved_root();
   mi.qemu_binary = o.qemu.empty() ? kDefaultQemu : o.qemu;
@@ -326,7 +326,7 @@ int run_run(RunOptions o) {
   // Launch.
   Boots boots;
   if (!open_boots(o, !todo.empty(), &boots, &err)) return fail(err);
-  json meta = run_meta(o, m, boots.jobs);
+  RunMeta meta = run_meta(o, m, boots.jobs);
   std::error_code ec;
   fs::create_directories(o.out + "/logs", ec);
   if (ec) return fail(fmt::format("cannot create {}/logs: {}", o.out, ec.message()));
@@ -349,11 +349,11 @@ int run_run(RunOptions o) {
   for (const CellRecord& r : records) cells.push_back(r);
   const bool complete = cells.size() == specs.size() && run.interrupted_by == 0;
   finish_run_meta(&meta);
-  if (!o.resume.empty()) meta["resumed_from"] = o.resume + "/report.json";
+  if (!o.resume.empty()) meta.resumed_from = o.resume + "/report.json";
   // What the cache answered, for the reader and for the gate (which reads it, not this output).
   const size_t cache_boots = boots.cached ? boots.cached->boots() + boots.retry_boots.load() : 0;
-  if (boots.cached) meta["cache"] = {{"hits", boots.cached->hits()}, {"boots", cache_boots}};
-  json report = make_report(std::move(meta), axes_of(m), std::move(cells), complete);
+  if (boots.cached) meta.cache = ReportCacheCounts{static_cast<int64_t>(boots.cached->hits()), static_cast<int64_t>(cache_boots)};
+  json report = make_report(json(meta), axes_of(m), std::move(cells), complete);
   bool history_ok = true;
   if (run.interrupted_by == 0 && history.enabled()) {
     // What each cell was made of goes with its result: a gate's --baseline history.

@@ -354,7 +354,7 @@ bool Gate::run_matrix(GateSide* side, const std::string& matrix, const std::vect
   }
   if (!read_report(out + "/report.json", report, err)) return false;
   if (!cached) return true;  // every cell and every workaround tried was a boot
-  if (const auto counts = read_report_header(*report).cache) {
+  if (const auto counts = read_report_header(*report).meta.cache) {
     if (side->hits >= 0) side->hits += counts->hits;
     if (side->boots >= 0) side->boots += counts->boots;
   } else {

@@ -76,24 +76,24 @@ TEST(ReportModel, TheHeaderReadsMetaSummaryAndFindings) {
   };
   const ReportHeader h = read_report_header(report);
   EXPECT_EQ(h.complete, false);
-  EXPECT_EQ(h.host, "ci-1");
-  EXPECT_EQ(h.started_at_ms, 1764669600000);
-  EXPECT_EQ(h.ended_at, "2026-12-02T10:20:00Z");
-  EXPECT_EQ(h.shard, "2/3");
-  EXPECT_EQ(h.only, "");  // null: every cell
+  EXPECT_EQ(h.meta.host, "ci-1");
+  EXPECT_EQ(h.meta.started_at_ms, 1764669600000);
+  EXPECT_EQ(h.meta.ended_at, "2026-12-02T10:20:00Z");
+  EXPECT_EQ(h.meta.shard, "2/3");
+  EXPECT_EQ(h.meta.only, "");  // null: every cell
   EXPECT_EQ(h.total, 5);
-  ASSERT_TRUE(h.matrix.has_value());
-  EXPECT_EQ(h.matrix->path, "matrix/nightly.json");
-  EXPECT_EQ(h.matrix->sha256, "abc");
-  ASSERT_TRUE(h.git.has_value());
-  EXPECT_EQ(h.git->revision, "0123456789abcdef");
-  EXPECT_FALSE(h.git->dirty.has_value());  // null outside a git checkout
-  ASSERT_TRUE(h.history.has_value());
-  EXPECT_TRUE(h.history->recorded);
-  EXPECT_EQ(h.history->run, 12);
-  ASSERT_TRUE(h.cache.has_value());
-  EXPECT_EQ(h.cache->hits, 3);
-  EXPECT_EQ(h.cache->boots, 2);
+  ASSERT_TRUE(h.meta.matrix.has_value());
+  EXPECT_EQ(h.meta.matrix->path, "matrix/nightly.json");
+  EXPECT_EQ(h.meta.matrix->sha256, "abc");
+  ASSERT_TRUE(h.meta.git.has_value());
+  EXPECT_EQ(h.meta.git->revision, "0123456789abcdef");
+  EXPECT_FALSE(h.meta.git->dirty.has_value());  // null outside a git checkout
+  ASSERT_TRUE(h.meta.history.has_value());
+  EXPECT_TRUE(h.meta.history->recorded);
+  EXPECT_EQ(h.meta.history->run, 12);
+  ASSERT_TRUE(h.meta.cache.has_value());
+  EXPECT_EQ(h.meta.cache->hits, 3);
+  EXPECT_EQ(h.meta.cache->boots, 2);
   EXPECT_EQ(h.unexpected, 1);
   // In the report's order (JSON objects are written with sorted keys).
   ASSERT_EQ(h.by_status.size(), 2u);
@@ -109,28 +109,28 @@ TEST(ReportModel, AHeaderThatIsNotQuiteOneReadsAsAbsentNeverThrows) {
   // An older pvmatrix: no cache counts, no history, no host pressure.
   ReportHeader h = read_report_header({{"meta", {{"matrix", {{"name", "m"}}}}}, {"summary", {{"unexpected", 0}}}});
   EXPECT_FALSE(h.complete.has_value());
-  ASSERT_TRUE(h.matrix.has_value());
-  EXPECT_FALSE(h.matrix->sha256.has_value());
-  EXPECT_FALSE(h.cache.has_value());
-  EXPECT_FALSE(h.history.has_value());
+  ASSERT_TRUE(h.meta.matrix.has_value());
+  EXPECT_FALSE(h.meta.matrix->sha256.has_value());
+  EXPECT_FALSE(h.meta.cache.has_value());
+  EXPECT_FALSE(h.meta.history.has_value());
   EXPECT_FALSE(h.host_pressure.has_value());
   EXPECT_FALSE(h.total.has_value());
-  EXPECT_EQ(h.started_at_ms, 0);
+  EXPECT_EQ(h.meta.started_at_ms, 0);
   // Half a cache record, a negative count, mistyped fields: absent, not zero and not a throw.
-  EXPECT_FALSE(read_report_header({{"meta", {{"cache", {{"hits", 3}}}}}}).cache.has_value());
-  EXPECT_FALSE(read_report_header({{"meta", {{"cache", {{"hits", -1}, {"boots", 2}}}}}}).cache.has_value());
+  EXPECT_FALSE(read_report_header({{"meta", {{"cache", {{"hits", 3}}}}}}).meta.cache.has_value());
+  EXPECT_FALSE(read_report_header({{"meta", {{"cache", {{"hits", -1}, {"boots", 2}}}}}}).meta.cache.has_value());
   h = read_report_header({{"complete", "yes"}, {"meta", {{"matrix", "nightly"}, {"git", 7}}}, {"findings", 3}});
   EXPECT_FALSE(h.complete.has_value());
-  EXPECT_FALSE(h.matrix.has_value());
-  EXPECT_FALSE(h.git.has_value());
+  EXPECT_FALSE(h.meta.matrix.has_value());
+  EXPECT_FALSE(h.meta.git.has_value());
   EXPECT_TRUE(h.findings.empty());
   EXPECT_NO_THROW(read_report_header(json::array()));
   EXPECT_NO_THROW(read_report_header(nullptr));
   // A revision that is not text is no revision (the store keeps it NULL, as outside git).
   h = read_report_header({{"meta", {{"git", {{"revision", 7}, {"dirty", false}}}}}});
-  ASSERT_TRUE(h.git.has_value());
-  EXPECT_FALSE(h.git->revision.has_value());
-  EXPECT_EQ(h.git->dirty, false);
+  ASSERT_TRUE(h.meta.git.has_value());
+  EXPECT_FALSE(h.meta.git->revision.has_value());
+  EXPECT_EQ(h.meta.git->dirty, false);
 }
 
 TEST(ReportModel, MetaHistoryIsWrittenAsItIsRead) {
@@ -139,7 +139,7 @@ TEST(ReportModel, MetaHistoryIsWrittenAsItIsRead) {
     const json j = written;
     EXPECT_EQ(j["run"].is_null(), !written.recorded);
     EXPECT_EQ(j["error"].is_null(), written.recorded);  // null, not "", when recorded
-    const auto read = read_report_header(json{{"meta", {{"history", j}}}}).history;
+    const auto read = read_report_header(json{{"meta", {{"history", j}}}}).meta.history;
     ASSERT_TRUE(read.has_value());
     EXPECT_EQ(read->recorded, written.recorded);
     EXPECT_EQ(read->run, written.run);
@@ -147,6 +147,51 @@ TEST(ReportModel, MetaHistoryIsWrittenAsItIsRead) {
     EXPECT_EQ(read->error, written.error);
     EXPECT_EQ(read->window, written.window);
   }
+}
+
+TEST(ReportModel, RunMetaIsReadBackAsItWasWritten) {
+  RunMeta m;
+  m.tool = "pvmatrix";
+  m.host = "ci-1";
+  m.os = "Linux 6.1.0 x86_64";
+  m.qemu_version = "QEMU emulator version 7.2.0";
+  m.git = ReportGit{"0123abc", true};
+  m.matrix = ReportMatrix{"matrix/nightly.json", "nightly", "abc"};
+  m.argv = {"pvmatrix", "run", "matrix/nightly.json"};
+  m.backend = "qemu";
+  m.parallelism = 2;
+  m.retries = 1;
+  m.timeout_s = 120.5;
+  m.shard = "1/2";
+  m.started_at = "2026-12-07T10:00:00Z";
+  m.started_at_ms = 1796637600000;
+  m.ended_at = "2026-12-07T10:05:00Z";
+  m.duration_ms = 300000;
+  m.rusage = ReportRusage{1200, 90000, 40000};
+  m.resumed_from = "out/nightly/report.json";
+  m.cache = ReportCacheCounts{3, 2};
+  m.history = ReportHistory{true, 12, "out/history.sqlite", "", 10};
+  m.merged_from = std::vector<ReportSource>{{"a/report.json", "ci-1", "1/2", true, 98}, {"b/report.json", "", "", false, 0}};
+  const json written = m;
+  // Text the model holds as "" is written as null, never as "" (the schema's contract).
+  EXPECT_TRUE(written["libvirt_version"].is_null());
+  EXPECT_TRUE(written["only"].is_null());
+  EXPECT_TRUE(written["merged_from"][1]["host"].is_null());
+  const RunMeta read = read_run_meta(written);
+  EXPECT_EQ(json(read), written);  // every field survives the round trip
+  EXPECT_EQ(read.git->dirty, true);
+  EXPECT_EQ(read.rusage->children_cpu_ms, 90000);
+  ASSERT_EQ(read.merged_from->size(), 2u);
+  EXPECT_EQ((*read.merged_from)[0].cells, 98u);
+
+  // A run without the optional parts writes none of them: no cache, history, resume or merge.
+  RunMeta plain;
+  plain.started_at_ms = 5;
+  const json p = plain;
+  for (const char* absent : {"cache", "history", "resumed_from", "merged_from", "rusage", "git", "matrix"})
+    EXPECT_FALSE(p.contains(absent)) << absent;
+  EXPECT_TRUE(p["duration_ms"].is_null());
+  EXPECT_TRUE(p["ended_at"].is_null());
 }
 
 TEST(ReportModel, CellsAndMetaAreFoundOnlyWhereAReportHasThem) {
