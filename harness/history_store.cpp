@@ -595,17 +595,15 @@ std::string default_history_location(const std::string& out_dir) {
 
 void annotate_history(json* report, const std::map<std::string, std::vector<HistoryEntry>>& timelines,
                       const std::set<std::string>& cut, const std::string& store_display, int64_t run_id) {
-  for (json& cell : (*report)["cells"]) {
-    const std::string id = report_cell_id(cell);
-    auto it = timelines.find(id);
-    if (it == timelines.end()) continue;
-    cell["history"] = history_words(it->second, kHistoryWindow, cut.count(id) > 0);
-  }
-  (*report)["meta"]["history"] = ReportHistory{true, run_id, store_display, "", kHistoryWindow};
+  for_each_report_cell(report, [&](json& cell, const std::string& id) {
+    if (auto it = timelines.find(id); it != timelines.end())
+      set_cell_history(&cell, history_words(it->second, kHistoryWindow, cut.count(id) > 0));
+  });
+  set_report_history(report, ReportHistory{true, run_id, store_display, "", kHistoryWindow});
 }
 
 void annotate_history_failure(json* report, const std::string& store_display, const std::string& error) {
-  (*report)["meta"]["history"] = ReportHistory{false, std::nullopt, store_display, error, kHistoryWindow};
+  set_report_history(report, ReportHistory{false, std::nullopt, store_display, error, kHistoryWindow});
 }
 
 CellTimelines group_by_cell(const std::vector<HistoryResult>& results) {

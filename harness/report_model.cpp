@@ -219,6 +219,39 @@ RunMeta read_run_meta(const json& meta) {
   return m;
 }
 
+void to_json(json& j, const ReportAxes& a) {
+  json configs = json::array();
+  for (const ReportAxisConfig& c : a.configs) {
+    json& o = configs.emplace_back(json{{"name", c.name}, {"cmdline", c.cmdline}});
+    if (c.memory_mib) o["memory_mib"] = *c.memory_mib;
+    if (c.machine) o["machine"] = *c.machine;
+  }
+  j = json{{"kernels", a.kernels}, {"hypervisors", a.hypervisors}, {"configs", std::move(configs)}};
+}
+
+ReportAxes read_report_axes(const json& report) {
+  ReportAxes a;
+  const json* axes = report.is_object() ? object_field(report, "axes") : nullptr;
+  if (!axes) return a;
+  auto strings = [&](const char* key, std::vector<std::string>* out) {
+    if (auto it = axes->find(key); it != axes->end() && it->is_array())
+      for (const json& v : *it)
+        if (v.is_string()) out->push_back(v.get<std::string>());
+  };
+  strings("kernels", &a.kernels);
+  strings("hypervisors", &a.hypervisors);
+  if (auto it = axes->find("configs"); it != axes->end() && it->is_array())
+    for (const json& c : *it) {
+      if (!c.is_object()) continue;
+      ReportAxisConfig& cfg = a.configs.emplace_back();
+      cfg.name = string_field(c, "name");
+      cfg.cmdline = string_field(c, "cmdline");
+      cfg.memory_mib = integer_field<uint32_t>(c, "memory_mib");
+      if (auto m = c.find("machine"); m != c.end() && m->is_string()) cfg.machine = m->get<std::string>();
+    }
+  return a;
+}
+
 ReportHeader read_report_header(const json& r) {
   ReportHeader h;
   if (!r.is_object()) return h;
@@ -245,6 +278,29 @@ ReportHeader read_report_header(const json& r) {
       h.findings.push_back({string_field(f, "id"), string_field(f, "kind"), string_field(f, "predicted"),
                             string_field(f, "observed"), string_field(f, "detail")});
   return h;
+}
+
+void set_report_history(json* report, const ReportHistory& h) { (*report)["meta"]["history"] = h; }
+void set_report_gate(json* report, json gate) { (*report)["meta"]["gate"] = std::move(gate); }
+void set_report_verdicts(json* report, json verdicts) { (*report)["verdicts"] = std::move(verdicts); }
+
+void for_each_report_cell(json* report, const std::function<void(json& cell, const std::string& id)>& f) {
+  auto it = report->find("cells");
+  if (it == report->end() || !it->is_array()) return;
+  for (json& cell : *it)
+    if (cell.is_object()) f(cell, report_cell_id(cell));
+}
+
+void set_cell_history(json* cell, json words) { (*cell)["history"] = std::move(words); }
+
+void rebase_cell_log(json* cell, const std::string& run_dir) {
+  const std::string log = string_field(*cell, "log");
+  if (!log.empty() && log[0] != '/') (*cell)["log"] = run_dir + "/" + log;
+}
+
+void set_cell_verdict(json* cell, const std::string& verdict, const std::vector<Workaround>& workarounds) {
+  (*cell)["verdict"] = verdict;
+  if (!workarounds.empty()) (*cell)["workarounds"] = workarounds;
 }
 
 const json* report_cells(const json& report) {

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -138,6 +139,23 @@ void to_json(nlohmann::json& j, const RunMeta& m);
 /// Reads a report's `meta` object; never throws (not an object: every field empty).
 RunMeta read_run_meta(const nlohmann::json& meta);
 
+/// A report's `axes`: the matrix's kernels, hypervisors and configs, in the matrix's order (the
+/// order of its grid and of its cells).
+struct ReportAxisConfig {
+  std::string name, cmdline;
+  std::optional<uint32_t> memory_mib;  ///< the config's own platform memory, when it sets one
+  std::optional<std::string> machine;  ///< the config's own machine type, when it sets one
+  bool operator==(const ReportAxisConfig&) const = default;
+};
+struct ReportAxes {
+  std::vector<std::string> kernels, hypervisors;
+  std::vector<ReportAxisConfig> configs;
+  bool operator==(const ReportAxes&) const = default;
+};
+void to_json(nlohmann::json& j, const ReportAxes& a);
+/// Reads a report's `axes`; never throws (missing or mistyped: empty lists).
+ReportAxes read_report_axes(const nlohmann::json& report);
+
 /// A report's own fields: its meta, summary and findings.
 struct ReportHeader {
   using Matrix = ReportMatrix;
@@ -163,6 +181,25 @@ const nlohmann::json* report_cells(const nlohmann::json& report);
 /// The report's `meta` as written (an empty object when it has none): what identifies a run
 /// (harness/history_store.h run_key) is all of it, including fields this pvmatrix does not model.
 const nlohmann::json& report_meta(const nlohmann::json& report);
+
+// What is learned about a report after `run` built it, set where read_report_cell and
+// read_report_header find it. The values come already written (to_json of their own types).
+/// meta.history.
+void set_report_history(nlohmann::json* report, const ReportHistory& h);
+/// meta.gate: the gate's account of the two sides (harness/workflows/gate.h).
+void set_report_gate(nlohmann::json* report, nlohmann::json gate);
+/// The report's `verdicts` array (reports/verdicts.h).
+void set_report_verdicts(nlohmann::json* report, nlohmann::json verdicts);
+/// The cells of `report` (skipping any that is not an object), with their ids, for annotating.
+void for_each_report_cell(nlohmann::json* report,
+                          const std::function<void(nlohmann::json& cell, const std::string& id)>& f);
+/// A cell's `history` words (harness/history_words.h).
+void set_cell_history(nlohmann::json* cell, nlohmann::json words);
+/// A cell's `log`, when it is relative to its own run's directory, made relative to where that
+/// run's directory is seen from (`run_dir`/log); an absolute log stays.
+void rebase_cell_log(nlohmann::json* cell, const std::string& run_dir);
+/// A cell's gate `verdict` and, when any were tried, its `workarounds`.
+void set_cell_verdict(nlohmann::json* cell, const std::string& verdict, const std::vector<Workaround>& workarounds);
 
 /// The string members of `obj[key]` when it is an object (others skipped), else empty: a binding.
 Binding string_map_field(const nlohmann::json& obj, const char* key);

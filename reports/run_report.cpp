@@ -112,21 +112,25 @@ json prediction_findings(const json& cells) {
   return out;
 }
 
-void sort_cells_by_axes(const json& axes, json* cells) {
-  auto index_of = [](const json& list, const std::string& name, bool named) {
+void sort_cells_by_axes(const ReportAxes& axes, json* cells) {
+  auto index_of = [](const auto& list, const std::string& name, auto name_of) {
     for (size_t i = 0; i < list.size(); ++i)
-      if ((named ? list[i].at("name") : list[i]).get<std::string>() == name) return i;
+      if (name_of(list[i]) == name) return i;
     return list.size();
   };
-  std::stable_sort(cells->begin(), cells->end(), [&](const json& a, const json& b) {
-    auto key = [&](const json& c) {
-      return std::tuple{index_of(axes.at("kernels"), c.at("kernel").get<std::string>(), false),
-                        index_of(axes.at("hypervisors"), c.at("hv").get<std::string>(), false),
-                        index_of(axes.at("configs"), c.at("config").get<std::string>(), true),
-                        c.at("id").get<std::string>()};
-    };
-    return key(a) < key(b);
-  });
+  auto itself = [](const std::string& s) { return s; };
+  using Key = std::tuple<size_t, size_t, size_t, std::string>;
+  std::vector<std::pair<Key, json>> keyed;
+  for (json& c : *cells) {
+    const ReportCell r = read_report_cell(c);
+    Key key{index_of(axes.kernels, r.kernel, itself), index_of(axes.hypervisors, r.hv, itself),
+            index_of(axes.configs, r.config, [](const ReportAxisConfig& cfg) { return cfg.name; }), r.id};
+    keyed.emplace_back(std::move(key), std::move(c));
+  }
+  std::stable_sort(keyed.begin(), keyed.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  json sorted = json::array();
+  for (auto& [key, c] : keyed) sorted.push_back(std::move(c));
+  *cells = std::move(sorted);
 }
 
 json make_report(json meta, json axes, json cells, bool complete) {
@@ -183,6 +187,7 @@ bool merge_reports(const std::vector<json>& reports, const std::vector<std::stri
   auto digest = [](const ReportHeader& h) { return h.meta.matrix ? h.meta.matrix->sha256 : std::nullopt; };
   auto revision = [](const ReportHeader& h) { return h.meta.git ? h.meta.git->revision : std::nullopt; };
   const ReportHeader head = read_report_header(first);
+  const ReportAxes axes = read_report_axes(first);
   std::map<std::string, size_t> seen;  // cell id -> input index
   json cells = json::array();
   std::vector<ReportSource> sources;
@@ -201,7 +206,7 @@ bool merge_reports(const std::vector<json>& reports, const std::vector<std::stri
       return *err = fmt::format("report merge: {} and {} come from different git revisions ({} vs {})", name(0),
                                 name(i), shown(revision(head)), shown(revision(h))),
              false;
-    if (r.at("axes") != first.at("axes"))
+    if (read_report_axes(r) != axes)
       return *err = fmt::format("report merge: {} and {} have different axes", name(0), name(i)), false;
     const json* shard_cells = report_cells(r);
     if (!shard_cells) return *err = fmt::format("report merge: {} is not a report (no cells)", name(i)), false;
@@ -228,8 +233,8 @@ bool merge_reports(const std::vector<json>& reports, const std::vector<std::stri
   json meta = merged;
   for (const auto& [key, value] : report_meta(first).items())
     if (!meta.contains(key)) meta[key] = value;  // fields a newer pvmatrix added pass through
-  sort_cells_by_axes(first.at("axes"), &cells);
-  *out = make_report(std::move(meta), first.at("axes"), std::move(cells), complete);
+  sort_cells_by_axes(axes, &cells);
+  *out = make_report(std::move(meta), json(axes), std::move(cells), complete);
   return true;
 }
 

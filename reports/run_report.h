@@ -9,6 +9,7 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "report_model.h"
 #include "run_meta.h"  // the report's identity and its meta
 
 namespace pvm {
@@ -27,7 +28,7 @@ nlohmann::json prediction_findings(const nlohmann::json& cells);
 nlohmann::json make_report(nlohmann::json meta, nlohmann::json axes, nlohmann::json cells, bool complete);
 
 /// Sorts cells in the order of the axes (kernel, then hv, then config): the matrix order.
-void sort_cells_by_axes(const nlohmann::json& axes, nlohmann::json* cells);
+void sort_cells_by_axes(const ReportAxes& axes, nlohmann::json* cells);
 
 /// Merges shard reports into one. Errors (false, `*err`): different schema versions,
 /// matrix digests or git revisions; different axes; a cell id present in two inputs.

@@ -157,24 +157,23 @@ class SummaryReport : public ReportWriter {
     m += "\n";
 
     // Grid per config: kernel rows x hypervisor columns.
-    const json& axes = report.at("axes");
+    const ReportAxes axes = read_report_axes(report);
     std::map<std::string, std::string> status_of;
     for (const ReportCell& c : cells) status_of[c.id] = c.status;
-    for (const json& cfg : axes.at("configs")) {
-      std::string name = string_field(cfg, "name");
-      std::string grid = fmt::format("### cfg={}{}\n\n| kernel |", name,
-                                     string_field(cfg, "cmdline").empty() ? "" : " (`" + string_field(cfg, "cmdline") + "`)");
+    for (const ReportAxisConfig& cfg : axes.configs) {
+      std::string grid = fmt::format("### cfg={}{}\n\n| kernel |", cfg.name,
+                                     cfg.cmdline.empty() ? "" : " (`" + cfg.cmdline + "`)");
       std::string rule = "|---|";
-      for (const json& hv : axes.at("hypervisors")) {
-        grid += " " + hv.get<std::string>() + " |";
+      for (const std::string& hv : axes.hypervisors) {
+        grid += " " + hv + " |";
         rule += "---|";
       }
       grid += "\n" + rule + "\n";
       bool any = false;
-      for (const json& k : axes.at("kernels")) {
-        grid += "| " + k.get<std::string>() + " |";
-        for (const json& hv : axes.at("hypervisors")) {
-          auto it = status_of.find("kernel=" + k.get<std::string>() + "/hv=" + hv.get<std::string>() + "/cfg=" + name);
+      for (const std::string& k : axes.kernels) {
+        grid += "| " + k + " |";
+        for (const std::string& hv : axes.hypervisors) {
+          auto it = status_of.find("kernel=" + k + "/hv=" + hv + "/cfg=" + cfg.name);
           any = any || it != status_of.end();
           grid += " " + (it == status_of.end() ? std::string("·") : it->second) + " |";
         }

@@ -404,19 +404,11 @@ void to_json(json& j, const VerdictSet& set) {
 void annotate_report(json* report, const VerdictSet& set) {
   json verdicts = json::array();
   for (const auto& v : set.cells) verdicts.push_back(v);
-  (*report)["verdicts"] = verdicts;
-  auto it = report->find("cells");
-  if (it == report->end() || !it->is_array()) return;
-  for (auto& cell : *it) {
-    if (!cell.is_object()) continue;
-    auto id = string_field(cell, "id");
-    for (const auto& v : set.cells) {
-      if (v.id != id) continue;
-      cell["verdict"] = to_string(v.verdict);
-      if (!v.workarounds.empty()) cell["workarounds"] = v.workarounds;
-      break;
-    }
-  }
+  set_report_verdicts(report, std::move(verdicts));
+  for_each_report_cell(report, [&](json& cell, const std::string& id) {
+    for (const auto& v : set.cells)
+      if (v.id == id) return set_cell_verdict(&cell, to_string(v.verdict), v.workarounds);
+  });
 }
 
 }  // namespace pvm

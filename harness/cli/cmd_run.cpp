@@ -159,15 +159,10 @@ void search_workarounds(const World& world, Launcher& launcher, const std::vecto
   for (auto& [id, list] : tried) (*cells)[id].workarounds = std::move(list);
 }
 
-json axes_of(const Matrix& m) {
-  json configs = json::array();
-  for (const MatrixConfig& c : m.configs) {
-    json j = {{"name", c.name}, {"cmdline", c.cmdline}};
-    if (c.memory_mib) j["memory_mib"] = *c.memory_mib;
-    if (c.machine) j["machine"] = *c.machine;
-    configs.push_back(std::move(j));
-  }
-  return {{"kernels", m.kernels}, {"hypervisors", m.hypervisors}, {"configs", configs}};
+ReportAxes axes_of(const Matrix& m) {
+  ReportAxes axes{m.kernels, m.hypervisors, {}};
+  for (const MatrixConfig& c : m.configs) axes.configs.push_back({c.name, c.cmdline, c.memory_mib, c.machine});
+  return axes;
 }
 
 /// Cells by id from a JSON-lines file of cell objects (the pytest driver's --from-cells).
@@ -353,7 +348,7 @@ int run_run(RunOptions o) {
   // What the cache answered, for the reader and for the gate (which reads it, not this output).
   const size_t cache_boots = boots.cached ? boots.cached->boots() + boots.retry_boots.load() : 0;
   if (boots.cached) meta.cache = ReportCacheCounts{static_cast<int64_t>(boots.cached->hits()), static_cast<int64_t>(cache_boots)};
-  json report = make_report(json(meta), axes_of(m), std::move(cells), complete);
+  json report = make_report(json(meta), json(axes_of(m)), std::move(cells), complete);
   bool history_ok = true;
   if (run.interrupted_by == 0 && history.enabled()) {
     // What each cell was made of goes with its result: a gate's --baseline history.

@@ -452,7 +452,7 @@ json Gate::gate_meta(size_t reruns, size_t workaround_boots) const {
 /// The head's reports carry the verdicts; verdicts.json and summary.md beside them.
 bool Gate::write_outputs(GateOutcome* out, std::string* err) {
   annotate_report(&head_.report, out->verdicts);
-  head_.report["meta"]["gate"] = out->meta;
+  set_report_gate(&head_.report, out->meta);
   if (!write_reports(head_.report, o_.out + "/head", default_report_writers(), err)) return false;
   json vj = out->verdicts;
   vj["gate"] = out->meta;
@@ -529,25 +529,24 @@ json combine_reports(json primary, const json& extra, const std::string& extra_d
     for (const json& c : *extra_cells) {
       if (ids.count(report_cell_id(c))) continue;
       cells.push_back(c);
-      const std::string log = read_report_cell(c).log;
-      if (!log.empty() && log[0] != '/') cells.back()["log"] = extra_dir + "/" + log;  // relative to its run
+      rebase_cell_log(&cells.back(), extra_dir);
     }
-  json axes = primary.value("axes", json::object());
-  const json extra_axes = extra.value("axes", json::object());
-  for (const char* key : {"kernels", "hypervisors"}) {
+  ReportAxes axes = read_report_axes(primary);
+  const ReportAxes extra_axes = read_report_axes(extra);
+  auto add_missing = [](auto* to, const auto& from, auto name_of) {
     std::set<std::string> have;
-    for (const json& v : axes[key]) have.insert(v.get<std::string>());
-    for (const json& v : extra_axes.value(key, json::array()))
-      if (have.insert(v.get<std::string>()).second) axes[key].push_back(v);
-  }
-  std::set<std::string> cfgs;
-  for (const json& c : axes["configs"]) cfgs.insert(c.value("name", ""));
-  for (const json& c : extra_axes.value("configs", json::array()))
-    if (cfgs.insert(c.value("name", "")).second) axes["configs"].push_back(c);
+    for (const auto& v : *to) have.insert(name_of(v));
+    for (const auto& v : from)
+      if (have.insert(name_of(v)).second) to->push_back(v);
+  };
+  auto itself = [](const std::string& s) { return s; };
+  add_missing(&axes.kernels, extra_axes.kernels, itself);
+  add_missing(&axes.hypervisors, extra_axes.hypervisors, itself);
+  add_missing(&axes.configs, extra_axes.configs, [](const ReportAxisConfig& c) { return c.name; });
   sort_cells_by_axes(axes, &cells);
   const bool complete =
       read_report_header(primary).complete.value_or(false) && read_report_header(extra).complete.value_or(false);
-  return make_report(report_meta(primary), axes, std::move(cells), complete);
+  return make_report(report_meta(primary), json(axes), std::move(cells), complete);
 }
 
 }  // namespace pvm

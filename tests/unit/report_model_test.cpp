@@ -194,6 +194,41 @@ TEST(ReportModel, RunMetaIsReadBackAsItWasWritten) {
   EXPECT_TRUE(p["ended_at"].is_null());
 }
 
+TEST(ReportModel, AxesAreReadBackAsTheyWereWrittenAndAMalformedOneReadsEmpty) {
+  const ReportAxes axes{{"2.6.24", "2.6.25"}, {"rom-1.12"}, {{"default", "", std::nullopt, std::nullopt},
+                                                            {"big", "mem=1G", 1024, std::string("pc")}}};
+  const json written = axes;
+  EXPECT_FALSE(written["configs"][0].contains("memory_mib"));  // not set: absent, not null
+  EXPECT_EQ(written["configs"][1]["memory_mib"], 1024);
+  EXPECT_EQ(read_report_axes(json{{"axes", written}}), axes);
+  const ReportAxes bad = read_report_axes(json{{"axes", {{"kernels", "2.6.24"}, {"configs", {1, {{"name", "x"}}}}}}});
+  EXPECT_TRUE(bad.kernels.empty());
+  ASSERT_EQ(bad.configs.size(), 1u);  // the one that is an object
+  EXPECT_EQ(bad.configs[0].name, "x");
+  EXPECT_TRUE(read_report_axes(json::array()).configs.empty());
+}
+
+TEST(ReportModel, AnnotationsLandWhereTheReadersLook) {
+  json report = {{"cells", json::array({{{"id", "a"}, {"log", "logs/a.log"}}, 7, {{"id", "b"}, {"log", "/abs/b.log"}}})}};
+  std::vector<std::string> seen;
+  for_each_report_cell(&report, [&](json& cell, const std::string& id) {
+    seen.push_back(id);
+    rebase_cell_log(&cell, "extra");
+    set_cell_verdict(&cell, "REGRESSION", id == "a" ? std::vector<Workaround>{{"pv.native=timer", "PASS"}}
+                                                    : std::vector<Workaround>{});
+  });
+  EXPECT_EQ(seen, (std::vector<std::string>{"a", "b"}));  // the non-object is skipped
+  const ReportCell a = read_report_cell(report["cells"][0]), b = read_report_cell(report["cells"][2]);
+  EXPECT_EQ(a.log, "extra/logs/a.log");
+  EXPECT_EQ(b.log, "/abs/b.log");  // absolute: where it is
+  EXPECT_EQ(a.verdict, "REGRESSION");
+  ASSERT_EQ(a.workarounds.size(), 1u);
+  EXPECT_EQ(a.workarounds[0].status, "PASS");
+  EXPECT_FALSE(report["cells"][2].contains("workarounds"));  // none tried: absent
+  set_report_history(&report, ReportHistory{true, 3, "h.sqlite", "", 10});
+  EXPECT_EQ(read_report_header(report).meta.history->run, 3);
+}
+
 TEST(ReportModel, CellsAndMetaAreFoundOnlyWhereAReportHasThem) {
   const json report = {{"meta", {{"host", "h"}}}, {"cells", json::array({{{"id", "a"}}})}};
   ASSERT_NE(report_cells(report), nullptr);
