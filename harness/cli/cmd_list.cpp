@@ -11,6 +11,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "matrix_listing.h"
 #include "preamble.h"
 #include "result_cache.h"
 #include "world.h"
@@ -108,31 +109,27 @@ int run_list(const ListOptions& o) {
     for (const CellSpec& s : specs) std::printf("%s\n", s.id().c_str());
     return kExitOk;
   }
-  nlohmann::json cells = nlohmann::json::array();
+  MatrixListing listing{m.path, m.name, m.sha256, {}};
   for (const CellSpec& s : specs) {
-    const KnownIssue* issue = sel.known.find(s.kernel, s.hv, s.config);
-    nlohmann::json expected = nlohmann::json::array();
-    if (issue)
-      for (Status e : issue->expect) expected.push_back(to_string(e));
-    cells.push_back({{"id", s.id()},
-                     {"kernel", s.kernel},
-                     {"hv", s.hv},
-                     {"config", s.config},
-                     {"cmdline", s.cmdline},
-                     {"machine", s.machine},
-                     {"cpu", s.cpu},
-                     {"memory_mib", s.memory_mib},
-                     {"timeout_s", s.timeout_s},
-                     {"retries", m.retries},
-                     {"expected", issue ? nlohmann::json(to_string(issue->expect.front())) : nlohmann::json(nullptr)},
-                     {"expected_any", expected},
-                     {"expected_reason", issue ? issue->reason : ""},
-                     {"expected_link", issue ? issue->link : ""}});
-    if (o.inputs) cells.back()["inputs"] = cell_inputs(s);
+    ListedCell& c = listing.cells.emplace_back();
+    c.id = s.id();
+    c.kernel = s.kernel;
+    c.hv = s.hv;
+    c.config = s.config;
+    c.cmdline = s.cmdline;
+    c.machine = s.machine;
+    c.cpu = s.cpu;
+    c.memory_mib = s.memory_mib;
+    c.timeout_s = s.timeout_s;
+    c.retries = m.retries;
+    if (const KnownIssue* issue = sel.known.find(s.kernel, s.hv, s.config)) {
+      for (Status e : issue->expect) c.expected_any.push_back(to_string(e));
+      c.expected_reason = issue->reason;
+      c.expected_link = issue->link;
+    }
+    if (o.inputs) c.inputs = cell_inputs(s);
   }
-  nlohmann::json out = {{"matrix", m.path}, {"name", m.name}, {"sha256", m.sha256},
-                        {"count", cells.size()}, {"cells", std::move(cells)},
-                        {"statuses", status_table_json()}};
+  const nlohmann::json out = listing;
   std::printf("%s\n", out.dump(1).c_str());
   return kExitOk;
 }

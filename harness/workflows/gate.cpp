@@ -11,6 +11,7 @@
 
 #include "atomic_file.h"
 #include "history_store.h"
+#include "matrix_listing.h"
 #include "report_model.h"
 #include "run_report.h"
 #include "text_util.h"
@@ -94,7 +95,7 @@ class Gate {
   bool open_sides(std::string* err);
   bool prepare(GateSide* side, std::string* err);
   bool use_head_harness(const std::vector<std::string>& changed, std::string* err);
-  bool list_json(const GateSide& side, const std::vector<std::string>& args, const std::string& log, json* doc,
+  bool list_json(const GateSide& side, const std::vector<std::string>& args, const std::string& log, MatrixListing* doc,
                  std::string* err);
   bool load_world(GateSide* side, std::string* err, std::string* name = nullptr);
   bool gate_cells(std::string* err);
@@ -205,19 +206,21 @@ bool Gate::open_sides(std::string* err) {
   return use_head_harness(*changed, err);
 }
 
-/// `side.harness list ARGS` as a JSON document (stdout and stderr come together: the document
-/// starts at its first brace). False with *err naming the side and the command's last lines.
-bool Gate::list_json(const GateSide& side, const std::vector<std::string>& args, const std::string& log, json* doc,
-                     std::string* err) {
+/// `side.harness list ARGS` as a listing (stdout and stderr come together: the document starts at
+/// its first brace). False with *err naming the side, and the command's last lines or what in its
+/// document is wrong.
+bool Gate::list_json(const GateSide& side, const std::vector<std::string>& args, const std::string& log,
+                     MatrixListing* listing, std::string* err) {
   std::string output;
   std::vector<std::string> argv{"list"};
   argv.insert(argv.end(), args.begin(), args.end());
   int rc = env_.pvmatrix(side, argv, o_.out + "/" + side.name + "." + log + ".log", "", &output);
   const size_t brace = output.find('{');
-  *doc = rc == 0 && brace != std::string::npos ? json::parse(output.substr(brace), nullptr, false) : json();
-  if (rc != 0 || !doc->is_object() || !doc->contains("cells") || !(*doc)["cells"].is_array()) {
-    *err = fmt::format("{}: {} list {} exited {}:\n{}", side.name, side.harness, join(args, " "), rc,
-                       tail_lines(output, 15));
+  const json doc = rc == 0 && brace != std::string::npos ? json::parse(output.substr(brace), nullptr, false) : json();
+  std::string why;
+  if (rc != 0 || !read_matrix_listing(doc, listing, &why)) {
+    *err = fmt::format("{}: {} list {} exited {}{}:\n{}", side.name, side.harness, join(args, " "), rc,
+                       rc == 0 ? ", " + why : "", tail_lines(output, 15));
     return false;
   }
   return true;
@@ -233,25 +236,24 @@ bool Gate::load_world(GateSide* side, std::string* err, std::string* name) {
     return true;
   }
   side->world_matrix = path;
-  json doc;
-  if (!list_json(*side, {path, "--inputs"}, "world-list", &doc, err)) return false;
-  if (name) *name = doc.value("name", "");
-  try {
-    for (const json& c : doc["cells"])
-      side->world[c.at("id").get<std::string>()] = {c.value("kernel", ""), c.value("hv", ""), c.value("config", ""),
-                                                    c.at("inputs").get<CellInputs>()};
-  } catch (const std::exception& e) {
-    return *err = fmt::format("{}: {} list {} --inputs: {}", side->name, side->harness, path, e.what()), false;
+  MatrixListing listing;
+  if (!list_json(*side, {path, "--inputs"}, "world-list", &listing, err)) return false;
+  if (name) *name = listing.name;
+  for (ListedCell& c : listing.cells) {
+    if (!c.inputs)
+      return *err = fmt::format("{}: {} list {} --inputs: cell {} has no inputs", side->name, side->harness, path, c.id),
+             false;
+    side->world[c.id] = {c.kernel, c.hv, c.config, std::move(*c.inputs)};
   }
   return true;
 }
 
 /// The cell ids of the gate matrix as the head's harness expands it, and the matrix's name.
 bool Gate::gate_cells(std::string* err) {
-  json doc;
-  if (!list_json(head_, {matrix_, "--json"}, "gate-list", &doc, err)) return false;
-  gate_name_ = doc.value("name", "");
-  for (const json& c : doc["cells"]) always_.insert(c.value("id", ""));
+  MatrixListing listing;
+  if (!list_json(head_, {matrix_, "--json"}, "gate-list", &listing, err)) return false;
+  gate_name_ = listing.name;
+  for (const ListedCell& c : listing.cells) always_.insert(c.id);
   return true;
 }
 
