@@ -158,10 +158,6 @@ ReportAxes read_report_axes(const nlohmann::json& report);
 
 /// A report's own fields: its meta, summary and findings.
 struct ReportHeader {
-  using Matrix = ReportMatrix;
-  using Git = ReportGit;
-  using History = ReportHistory;
-  using Cache = ReportCacheCounts;
   using HostPressure = ReportHostPressure;
   using Finding = ReportFinding;
   std::optional<bool> complete;  ///< false: interrupted before every cell finished

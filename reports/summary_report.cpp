@@ -57,7 +57,7 @@ std::string fenced(std::string text) {
 std::string history_text(const ReportCell& c) { return c.history ? c.history->text : ""; }
 
 /// "## History": every cell whose history says more than "passing" (issue 17), worst first.
-std::string history_section(const std::vector<ReportCell>& cells, const std::optional<ReportHeader::History>& h) {
+std::string history_section(const std::vector<ReportCell>& cells, const std::optional<ReportHistory>& h) {
   if (!h) return "";
   if (!h->recorded) return fmt::format("## History\n\nNot recorded in `{}`: {}\n\n", md_inline(h->store), md_inline(h->error));
   std::string m;
