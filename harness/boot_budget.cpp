@@ -17,6 +17,7 @@ BootBudget::BootBudget(pid_t pid, double timeout_s)
   start_ = monotonic_ns();
   meter_.start(start_, read());
   last_sample_ = monotonic_ns();
+  interval_ns_ = budget_sample_interval_ns(0);
 }
 
 uint64_t BootBudget::age_ns() const { return monotonic_ns() - start_; }
@@ -25,7 +26,14 @@ uint64_t budget_sample_interval_ns(uint64_t age_ns) {
   return std::clamp<uint64_t>(age_ns / 10, 50'000'000, 1'000'000'000);
 }
 
-uint64_t BootBudget::sample_due_ns() const { return last_sample_ + budget_sample_interval_ns(last_sample_ - start_); }
+uint64_t next_sample_interval_ns(uint64_t age_ns, const SampledInterval& last, uint64_t budget_ns,
+                                 uint64_t budget_left_ns) {
+  const uint64_t fine = budget_sample_interval_ns(age_ns);
+  const bool quiet = last.measured && last.length_ns > 0 && last.starved_ns * 100 <= last.length_ns;
+  if (!quiet) return fine;
+  const uint64_t coarse = std::min({2 * last.length_ns, budget_ns / 8, budget_left_ns});
+  return std::max(fine, coarse);
+}
 
 std::chrono::milliseconds BootBudget::until_next_sample() const {
   const uint64_t due = sample_due_ns(), now = monotonic_ns();
@@ -42,7 +50,11 @@ ThreadShares BootBudget::read() {
 bool BootBudget::exhausted(BootOutcome* out) {
   const uint64_t now = monotonic_ns();
   if (now >= sample_due_ns()) {
+    const uint64_t starved_before = meter_.starved_ns();
     meter_.sample(now, read());
+    const SampledInterval last{now - last_sample_, meter_.starved_ns() - starved_before, meter_.measured()};
+    const uint64_t progress = meter_.progress_ns();
+    interval_ns_ = next_sample_interval_ns(now - start_, last, budget_ns_, budget_ns_ > progress ? budget_ns_ - progress : 0);
     last_sample_ = now;
   }
   if (meter_.progress_ns() >= budget_ns_) return out->timed_out = true;

@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -34,15 +35,30 @@ bool read_schedstat(int fd, uint64_t* cpu, uint64_t* wait) {
 
 ThreadShares read_thread_shares(pid_t pid) { return ThreadSharesReader(pid).read(); }
 
-ThreadSharesReader::~ThreadSharesReader() { close_all(); }
+ThreadSharesReader::~ThreadSharesReader() {
+  close_all();
+  if (task_dir_ >= 0) close(task_dir_);
+}
 
 void ThreadSharesReader::close_all() {
   for (const auto& [tid, fd] : fds_) close(fd);
   fds_.clear();
 }
 
+uint64_t ThreadSharesReader::task_links() {
+  if (task_dir_ < 0) {
+    const std::string dir = "/proc/" + std::to_string(pid_) + "/task";
+    task_dir_ = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (task_dir_ < 0) return 0;
+  }
+  struct stat st {};
+  return fstat(task_dir_, &st) == 0 ? static_cast<uint64_t>(st.st_nlink) : 0;
+}
+
 void ThreadSharesReader::rescan() {
   close_all();
+  // The count first: a thread born while the directory is read makes the next read rescan again.
+  links_ = task_links();
   const std::string dir = "/proc/" + std::to_string(pid_) + "/task";
   DIR* d = opendir(dir.c_str());
   if (!d) return;
@@ -55,9 +71,7 @@ void ThreadSharesReader::rescan() {
 }
 
 ThreadShares ThreadSharesReader::read() {
-  // The files stay open between samples (each read is one pread); the thread list is read again
-  // every kRescanEvery samples, and when a thread has gone, so that new threads are counted.
-  if (reads_++ % kRescanEvery == 0) rescan();
+  if (links_ == 0 || task_links() != links_) rescan();
   ThreadShares s;
   for (int attempt = 0; attempt < 2; ++attempt) {
     s = ThreadShares{};

@@ -94,9 +94,7 @@ TEST(HostShare, AReaderKeepsItsFilesOpenAndFollowsThreadsComingAndGoing) {
     stop.get_future().wait();
   });
   const pid_t tid = started.get_future().get();
-  bool seen = false;
-  for (unsigned i = 0; i <= ThreadSharesReader::kRescanEvery && !seen; ++i) seen = reader.read().wait_ns.count(tid) > 0;
-  EXPECT_TRUE(seen) << "a new thread is counted within kRescanEvery reads";
+  EXPECT_TRUE(reader.read().wait_ns.count(tid)) << "a new thread is counted at the next read";
   stop.set_value();
   t.join();
   // Its file fails once the kernel has released the thread (join() returns a little before
@@ -119,6 +117,24 @@ TEST(BootBudget, SamplesAYoungBootEvery50MsAnOlderOneATenthOfItsAgeAndNeverLessT
   EXPECT_EQ(budget_sample_interval_ns(2'000 * kMs), 200 * kMs);
   EXPECT_EQ(budget_sample_interval_ns(10'000 * kMs), 1'000 * kMs);
   EXPECT_EQ(budget_sample_interval_ns(600'000 * kMs), 1'000 * kMs);
+}
+
+// A quiet host (no thread waited more than a hundredth of the interval) lets the interval double,
+// up to an eighth of the budget and never past the moment the budget could run out; one starved
+// interval, or one that could not be measured, brings back the fine schedule.
+TEST(BootBudget, AQuietBootIsSampledLessAndLessOftenUntilItsBudgetCouldRunOut) {
+  const uint64_t budget = 40'000 * kMs;
+  const SampledInterval quiet{400 * kMs, 4 * kMs, true};
+  EXPECT_EQ(next_sample_interval_ns(1'000 * kMs, quiet, budget, budget), 800 * kMs);
+  EXPECT_EQ(next_sample_interval_ns(20'000 * kMs, {4'000 * kMs, 0, true}, budget, 30'000 * kMs), 5'000 * kMs);
+  EXPECT_EQ(next_sample_interval_ns(20'000 * kMs, {4'000 * kMs, 0, true}, budget, 3'000 * kMs), 3'000 * kMs);
+  // Near the end of the budget the fine schedule is the floor: a HANG is seen as late as before.
+  EXPECT_EQ(next_sample_interval_ns(39'900 * kMs, {4'000 * kMs, 0, true}, budget, 100 * kMs), 1'000 * kMs);
+  EXPECT_EQ(next_sample_interval_ns(39'900 * kMs, {4'000 * kMs, 0, true}, budget, 0), 1'000 * kMs);
+  // A wait above a hundredth of the interval, or statistics that could not be read: fine again.
+  EXPECT_EQ(next_sample_interval_ns(2'000 * kMs, {400 * kMs, 5 * kMs, true}, budget, budget), 200 * kMs);
+  EXPECT_EQ(next_sample_interval_ns(2'000 * kMs, {400 * kMs, 0, false}, budget, budget), 200 * kMs);
+  EXPECT_EQ(next_sample_interval_ns(0, {}, budget, budget), 50 * kMs);
 }
 
 TEST(BootBudget, AWallClockBudgetRunsOutAndSaysWhenItWantsItsNextSample) {
