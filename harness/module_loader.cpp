@@ -18,17 +18,29 @@ std::string module_dir() {
   return ec ? std::string(".") : exe.parent_path().string();
 }
 
+namespace {
+
+std::mutex loaded_mu;
+std::map<std::string, void*> loaded;  // path -> dlopen handle (never closed)
+
+std::string module_path(const std::string& file) { return (std::filesystem::path(module_dir()) / file).string(); }
+
+}  // namespace
+
+bool module_loaded(const std::string& file) {
+  std::lock_guard lock(loaded_mu);
+  return loaded.count(module_path(file)) > 0;
+}
+
 void* module_symbol(const std::string& file, const char* symbol, std::string* err) {
-  static std::mutex mu;
-  static std::map<std::string, void*> handles;  // path -> dlopen handle (never closed)
-  std::lock_guard lock(mu);
-  const std::string path = (std::filesystem::path(module_dir()) / file).string();
-  void*& handle = handles[path];
+  std::lock_guard lock(loaded_mu);
+  const std::string path = module_path(file);
+  void*& handle = loaded[path];
   if (!handle) handle = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!handle) {
     const char* why = ::dlerror();
     *err = fmt::format("cannot load module {}: {}", path, why ? why : "unknown reason");
-    handles.erase(path);
+    loaded.erase(path);
     return nullptr;
   }
   void* address = ::dlsym(handle, symbol);

@@ -15,6 +15,9 @@ std::string module_dir();
 /// the address of its `symbol`; nullptr with `err` naming the path and the loader's reason.
 void* module_symbol(const std::string& file, const char* symbol, std::string* err);
 
+/// Whether this process has loaded `file` (module_symbol) already.
+bool module_loaded(const std::string& file);
+
 /// The error for a module whose interface table is not the one this build expects.
 std::string module_mismatch(const std::string& file, int found, int expected);
 

@@ -2,10 +2,9 @@
 
 #include <cstdio>
 #include <cstring>
-#include <fstream>
-#include <iterator>
 
 #include "hypervisor_version.h"
+#include "json_text.h"
 #include "pvrom/header_check.h"
 
 namespace pvm {
@@ -107,12 +106,12 @@ std::optional<RomImage> parse_rom_image(std::span<const uint8_t> bytes, std::str
 }
 
 std::optional<RomImage> load_rom_image(const std::string& path, std::string* err) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
+  std::string text, why;
+  if (!read_text_file(path, &text, &why)) {
     *err = path + ": cannot read";
     return std::nullopt;
   }
-  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::span<const uint8_t> bytes(reinterpret_cast<const uint8_t*>(text.data()), text.size());
   auto rom = parse_rom_image(bytes, err);
   if (!rom) *err = path + ": " + *err;
   return rom;

@@ -38,13 +38,6 @@ ReportGit git_info(const std::string& root) {
   return ReportGit{rev, !dirty.empty()};
 }
 
-/// libvirt's client library version, from the libvirt module (libvirt_module.h); "" without it.
-std::string libvirt_version() {
-  std::string err;
-  const LibvirtModule* module = libvirt_module(&err);
-  return module ? module->version() : "";
-}
-
 int64_t epoch_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
@@ -71,7 +64,7 @@ RunMeta collect_run_meta(const RunMetaInputs& in) {
   m.host = host;
   m.os = fmt::format("{} {} {}", u.sysname, u.release, u.machine);
   m.qemu_version = first_line_of(single_quoted(in.qemu_binary.empty() ? "qemu-system-i386" : in.qemu_binary) + " --version");
-  m.libvirt_version = libvirt_version();
+  m.libvirt_version = libvirt_client_version(PVMATRIX_LIBVIRT_LIBDIR);
   m.git = git_info(in.root);
   m.matrix = ReportMatrix{in.matrix_path, in.matrix_name, in.matrix_sha256};
   m.argv = in.argv;
