@@ -512,7 +512,7 @@ bool HistoryStore::results(const std::string& matrix, std::vector<HistoryResult>
 }
 
 bool HistoryStore::baseline(const std::string& matrix, const std::string& revision, const json* exclude,
-                            json* report, std::string* label, std::string* err) {
+                            HistoryBaseline* out, std::string* err) {
   const std::string excluded_key = exclude ? run_key(*exclude) : "";
   std::vector<SqlRow> rows;
   std::vector<SqlValue> params = {matrix, excluded_key};
@@ -558,31 +558,40 @@ bool HistoryStore::baseline(const std::string& matrix, const std::string& revisi
       if (b.is_object()) cell["binding"] = b;
     }
     if (r[7]) cell["probes"].push_back({{"id", *r[7]}, {"status", "fail"}, {"detail", str(r[8])}});
-    if (r[12]) cell["inputs"] = CellInputs{str(r[12]), str(r[13]), str(r[14]), str(r[15]), str(r[16]), str(r[17])};
+    // The latest result's inputs, or none when the latest was recorded without them.
+    if (r[12]) out->inputs[str(r[0])] = CellInputs{str(r[12]), str(r[13]), str(r[14]), str(r[15]), str(r[16]), str(r[17])};
+    else out->inputs.erase(str(r[0]));
     if (!latest.count(str(r[0]))) order.push_back(str(r[0]));
     latest[str(r[0])] = std::move(cell);
   }
   json cells = json::array();
   for (const std::string& id : order) cells.push_back(std::move(latest[id]));
-  *report = {{"schema", kReportSchema},
-             {"schema_version", kReportSchemaVersion},
-             {"complete", true},
-             {"meta", {{"matrix", {{"name", matrix}}}, {"git", {{"revision", rev ? json(*rev) : json(nullptr)}}},
-                       {"history", {{"store", display(location_)}, {"run", run}}}}},
-             {"cells", std::move(cells)}};
-  *label = fmt::format("history run {} (matrix {}, revision {})", run, matrix, short_revision(str(rev)));
+  RunMeta meta;
+  meta.matrix = ReportMatrix{"", matrix, std::nullopt};
+  meta.git = ReportGit{rev, std::nullopt};
+  ReportHistory recorded;
+  recorded.recorded = true;
+  recorded.run = run;
+  recorded.store = display(location_);
+  meta.history = recorded;
+  out->report = {{"schema", kReportSchema},
+                 {"schema_version", kReportSchemaVersion},
+                 {"complete", true},
+                 {"meta", meta},
+                 {"cells", std::move(cells)}};
+  out->label = fmt::format("history run {} (matrix {}, revision {})", run, matrix, short_revision(str(rev)));
   return true;
 }
 
-bool history_baseline_for(const std::string& location, const json& head, const std::string& revision, json* base,
-                          std::string* label, std::string* err) {
+bool history_baseline_for(const std::string& location, const json& head, const std::string& revision,
+                          HistoryBaseline* base, std::string* err) {
   HistoryOpenError why;
   auto store = HistoryStore::open(location, /*create=*/false, err, &why);
   if (!store) return false;
   const ReportHeader h = read_report_header(head);
   const std::string name = h.meta.matrix ? h.meta.matrix->name : "";
   if (name.empty()) return *err = "meta.matrix.name is missing: which matrix's history?", false;
-  return store->baseline(name, revision, &head, base, label, err);
+  return store->baseline(name, revision, &head, base, err);
 }
 
 std::string default_history_location(const std::string& out_dir) {

@@ -15,7 +15,7 @@
 #include <utility>
 #include <vector>
 
-#include <nlohmann/json_fwd.hpp>
+#include <nlohmann/json.hpp>  // HistoryBaseline holds a report
 
 #include "history_words.h"
 #include "result_cache.h"  // CellInputs
@@ -61,6 +61,18 @@ struct CellTimelines {
 };
 CellTimelines group_by_cell(const std::vector<HistoryResult>& results);
 
+/// What the store recorded of a matrix's last complete run (HistoryStore::baseline).
+struct HistoryBaseline {
+  /// Report-shaped, for the readers of report.json (`diff`, the gate's verdicts): meta (the
+  /// matrix's name, the git revision, the store and the run) and the cells as recorded (status,
+  /// stage, binding, the failed probe, reasons, the run that recorded each: `history_run`).
+  nlohmann::json report;
+  /// The inputs each cell was booted with, by cell id, for the cells recorded with them (history
+  /// schema 2; `gate --baseline history` compares them with the head's).
+  std::map<std::string, CellInputs> inputs;
+  std::string label;  ///< which runs: "history run 41 (matrix nightly, revision abc1234)"
+};
+
 class HistoryStore {
  public:
   /// Opens the store at `location` (a file path, `sqlite:PATH`, or `postgresql://...`),
@@ -100,14 +112,12 @@ class HistoryStore {
   bool results(const std::string& matrix, std::vector<HistoryResult>* out, std::string* err,
                const std::vector<std::string>* only_cells = nullptr, size_t last_runs = 0);
 
-  /// A baseline report.json from the store: the last complete run of `matrix` from a clean work
-  /// tree (on `revision`,
-  /// when not ""; never the run of report `exclude`), its cells completed by the other
-  /// complete runs of the same matrix and revision (shards), latest result per cell; a cell
-  /// recorded with its inputs carries them (`inputs`, as `pvmatrix list --inputs` prints them).
-  /// False with `*err` when there is none. `*label` says which runs ("history: run 41 (rev abc1234)").
+  /// A baseline from the store: the last complete run of `matrix` from a clean work tree (on
+  /// `revision`, when not ""; never the run of report `exclude`), its cells completed by the
+  /// other complete runs of the same matrix and revision (shards), latest result per cell.
+  /// False with `*err` when there is none.
   bool baseline(const std::string& matrix, const std::string& revision, const nlohmann::json* exclude,
-                nlohmann::json* report, std::string* label, std::string* err);
+                HistoryBaseline* out, std::string* err);
 
   /// The schema version in the store.
   int schema_version() const { return version_; }
@@ -132,7 +142,7 @@ std::string default_history_location(const std::string& out_dir);
 /// complete, clean run of head's matrix on `revision` ("" = any), never head itself (see
 /// HistoryStore::baseline). `pvmatrix diff` and `gate` with `--baseline history`.
 bool history_baseline_for(const std::string& location, const nlohmann::json& head, const std::string& revision,
-                          nlohmann::json* base, std::string* label, std::string* err);
+                          HistoryBaseline* base, std::string* err);
 
 /// The identity of a run: a digest of `report`'s `meta` without `history`.
 std::string run_key(const nlohmann::json& report);

@@ -30,7 +30,12 @@ bool read_history_baseline(const DiffOptions& o, const nlohmann::json& head, nlo
                            std::string* err) {
   std::string dir = std::filesystem::path(o.head).parent_path().string();
   std::string location = o.history.empty() ? default_history_location((dir.empty() ? "." : dir)) : o.history;
-  if (history_baseline_for(location, head, o.base_rev, base, label, err)) return true;
+  HistoryBaseline baseline;
+  if (history_baseline_for(location, head, o.base_rev, &baseline, err)) {
+    *base = std::move(baseline.report);
+    *label = std::move(baseline.label);
+    return true;
+  }
   if (err->rfind("meta.", 0) == 0) *err = o.head + ": " + *err;
   return false;
 }

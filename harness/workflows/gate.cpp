@@ -274,30 +274,30 @@ bool Gate::base_from_history(std::string* err) {
                        "--baseline history",
                        name, base_.tree.rev, commit.substr(0, 12), HistoryStore::display(location));
   };
-  json gate_run, world_run;
-  std::string label, why_not;
-  if (store->baseline(gate_name_, commit, nullptr, &gate_run, &label, &why_not)) recorded_from_.push_back(label);
-  else gate_run = json();
+  HistoryBaseline gate_run, world_run;
+  std::string why_not;
+  if (store->baseline(gate_name_, commit, nullptr, &gate_run, &why_not)) recorded_from_.push_back(gate_run.label);
+  else gate_run.report = json();
   std::set<std::string> in_world;
   if (!world_name.empty()) {
-    if (!store->baseline(world_name, commit, nullptr, &world_run, &label, err)) return *err += hint(world_name), false;
-    recorded_from_.push_back(label);
-    for (const json& c : *report_cells(world_run)) {
+    if (!store->baseline(world_name, commit, nullptr, &world_run, err)) return *err += hint(world_name), false;
+    recorded_from_.push_back(world_run.label);
+    for (const json& c : *report_cells(world_run.report)) {
       const ReportCell cell = read_report_cell(c);
-      auto inputs = c.find("inputs");  // the store's baseline carries each cell's inputs
-      if (inputs == c.end()) {
+      auto inputs = world_run.inputs.find(cell.id);
+      if (inputs == world_run.inputs.end()) {
         *err = fmt::format("{}: cell {} was recorded without its inputs (an imported report, or a pvmatrix before "
                            "history schema 2): the affected cells cannot be chosen{}",
-                           label, cell.id, hint(world_name));
+                           world_run.label, cell.id, hint(world_name));
         return false;
       }
-      base_.world[cell.id] = {cell.kernel, cell.hv, cell.config, inputs->get<CellInputs>()};
+      base_.world[cell.id] = {cell.kernel, cell.hv, cell.config, inputs->second};
       recorded_[cell.id] = c;
       in_world.insert(cell.id);
     }
   }
   std::vector<std::string> missing;
-  const auto from_gate = cells_by_id(gate_run);
+  const auto from_gate = cells_by_id(gate_run.report);
   for (const std::string& id : always_) {
     if (auto c = from_gate.find(id); c != from_gate.end()) recorded_[id] = *c->second;
     else if (!in_world.count(id)) missing.push_back(id);

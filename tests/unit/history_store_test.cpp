@@ -2,6 +2,7 @@
 // PVMATRIX_TEST_POSTGRES names a server (tests/e2e/test_history.py starts a throwaway cluster
 // and runs these tests again against it).
 #include "history_store.h"
+#include "report_model.h"
 
 #include <unistd.h>
 
@@ -211,19 +212,22 @@ TEST_P(HistoryStoreTest, BaselineIsTheLastCompleteRunOnTheRevisionWithItsShards)
   json head = report("nightly", 300, "head3333", {cell("2.6.25", "rom-1.12", "FAIL")});
   ASSERT_TRUE(store->record(head, "run", &id, &already, &err));
 
-  json base;
-  std::string label;
-  ASSERT_TRUE(store->baseline("nightly", "", &head, &base, &label, &err)) << err;
-  ASSERT_EQ(base["cells"].size(), 2u);  // the partial run, the dirty one and the head itself are not baselines
-  EXPECT_EQ(base["meta"]["history"]["run"], shard2);
-  EXPECT_NE(label.find("base1111"), std::string::npos) << label;
-  for (const json& c : base["cells"]) EXPECT_EQ(c["status"], "PASS");
-  EXPECT_EQ(base["cells"][0]["binding"]["timer"], "rom");
+  HistoryBaseline base;
+  ASSERT_TRUE(store->baseline("nightly", "", &head, &base, &err)) << err;
+  ASSERT_EQ(base.report["cells"].size(), 2u);  // the partial run, the dirty one and the head itself are not baselines
+  const ReportHeader h = read_report_header(base.report);
+  ASSERT_TRUE(h.meta.history && h.meta.history->run);
+  EXPECT_EQ(*h.meta.history->run, shard2);
+  EXPECT_EQ(h.meta.matrix ? h.meta.matrix->name : "", "nightly");
+  EXPECT_EQ(h.meta.git ? h.meta.git->revision.value_or("") : "", "base1111");
+  EXPECT_NE(base.label.find("base1111"), std::string::npos) << base.label;
+  for (const json& c : base.report["cells"]) EXPECT_EQ(c["status"], "PASS");
+  EXPECT_EQ(base.report["cells"][0]["binding"]["timer"], "rom");
 
-  ASSERT_TRUE(store->baseline("nightly", "base", &head, &base, &label, &err)) << err;  // a prefix
-  EXPECT_FALSE(store->baseline("nightly", "nosuchrev", &head, &base, &label, &err));
+  ASSERT_TRUE(store->baseline("nightly", "base", &head, &base, &err)) << err;  // a prefix
+  EXPECT_FALSE(store->baseline("nightly", "nosuchrev", &head, &base, &err));
   EXPECT_NE(err.find("no complete run of matrix nightly on revision nosuchrev"), std::string::npos) << err;
-  EXPECT_FALSE(store->baseline("other", "", nullptr, &base, &label, &err));
+  EXPECT_FALSE(store->baseline("other", "", nullptr, &base, &err));
 }
 
 CellInputs inputs_of(const std::string& kernel_digest) {
@@ -247,19 +251,22 @@ TEST_P(HistoryStoreTest, InputsAreKeptOncePerSetAndComeBackWithTheBaseline) {
   // An imported report has no inputs: its cells come back without them.
   ASSERT_TRUE(store->record(report("nightly", 300, "imported", {a}), "old/report.json", &id, &already, &err)) << err;
 
-  json base;
-  std::string label;
-  ASSERT_TRUE(store->baseline("nightly", "base1111", nullptr, &base, &label, &err)) << err;
-  ASSERT_EQ(base["cells"].size(), 2u);
-  for (const json& c : base["cells"]) {
-    ASSERT_TRUE(c.contains("inputs")) << c.dump();
-    EXPECT_EQ(c["inputs"].get<CellInputs>().kernel, c["kernel"] == "2.6.24" ? "k24" : "k25");
-    EXPECT_EQ(c["inputs"]["platform"], "platform-digest");
+  HistoryBaseline base;
+  ASSERT_TRUE(store->baseline("nightly", "base1111", nullptr, &base, &err)) << err;
+  ASSERT_EQ(base.report["cells"].size(), 2u);
+  ASSERT_EQ(base.inputs.size(), 2u);
+  for (const json& c : base.report["cells"]) {
+    ASSERT_TRUE(base.inputs.count(c["id"])) << c.dump();
+    EXPECT_EQ(base.inputs.at(c["id"]).kernel, c["kernel"] == "2.6.24" ? "k24" : "k25");
+    EXPECT_EQ(base.inputs.at(c["id"]).platform, "platform-digest");
+    EXPECT_FALSE(c.contains("inputs")) << "the inputs are typed, beside the cells";
   }
-  ASSERT_TRUE(store->baseline("nightly", "next2222", nullptr, &base, &label, &err)) << err;
-  EXPECT_EQ(base["cells"][1]["inputs"]["kernel"], "k25-new");
-  ASSERT_TRUE(store->baseline("nightly", "imported", nullptr, &base, &label, &err)) << err;
-  EXPECT_FALSE(base["cells"][0].contains("inputs")) << base.dump();
+  ASSERT_TRUE(store->baseline("nightly", "next2222", nullptr, &base, &err)) << err;
+  EXPECT_EQ(base.inputs.at(b["id"]).kernel, "k25-new");
+  HistoryBaseline imported;
+  ASSERT_TRUE(store->baseline("nightly", "imported", nullptr, &imported, &err)) << err;
+  EXPECT_EQ(imported.report["cells"].size(), 1u);
+  EXPECT_TRUE(imported.inputs.empty());
 }
 
 TEST_P(HistoryStoreTest, AVersionOneStoreMigratesForwardKeepingItsRuns) {
@@ -282,16 +289,16 @@ TEST_P(HistoryStoreTest, AVersionOneStoreMigratesForwardKeepingItsRuns) {
   auto store = open();
   ASSERT_TRUE(store);
   EXPECT_EQ(store->schema_version(), kHistorySchemaVersion);
-  json base;
-  std::string label;
-  ASSERT_TRUE(store->baseline("nightly", "old", nullptr, &base, &label, &err)) << err;
-  EXPECT_EQ(base["cells"][0]["status"], "PASS");
-  EXPECT_FALSE(base["cells"][0].contains("inputs"));
+  HistoryBaseline base;
+  ASSERT_TRUE(store->baseline("nightly", "old", nullptr, &base, &err)) << err;
+  EXPECT_EQ(base.report["cells"][0]["status"], "PASS");
+  EXPECT_TRUE(base.inputs.empty());
   json c = cell("2.6.24", "rom-1.12", "FAIL");
   std::map<std::string, CellInputs> inputs{{c["id"], inputs_of("k")}};
   ASSERT_TRUE(store->record(report("nightly", 200, "new22222", {c}), "run", &id, &already, &err, &inputs)) << err;
-  ASSERT_TRUE(store->baseline("nightly", "new", nullptr, &base, &label, &err)) << err;
-  EXPECT_EQ(base["cells"][0]["inputs"]["kernel"], "k");
+  HistoryBaseline next;
+  ASSERT_TRUE(store->baseline("nightly", "new", nullptr, &next, &err)) << err;
+  EXPECT_EQ(next.inputs.at(c["id"]).kernel, "k");
 }
 
 TEST_P(HistoryStoreTest, ARunThatCannotBeWrittenLeavesNothing) {
