@@ -31,7 +31,7 @@ std::string libvirt_version_from_file_name(const std::string& name) {
 
 std::string libvirt_client_version(const std::string& libdir) {
   struct stat st {};
-  if (stat((std::filesystem::path(module_dir()) / kLibvirtModuleFile).c_str(), &st) != 0) return "";
+  if (stat(module_path(kLibvirtModuleFile).c_str(), &st) != 0) return "";
   const bool loader_may_choose = std::getenv("LD_LIBRARY_PATH") || std::getenv("LD_PRELOAD");
   if (!libdir.empty() && !loader_may_choose && !module_loaded(kLibvirtModuleFile)) {
     std::error_code ec;

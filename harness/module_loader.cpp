@@ -23,9 +23,9 @@ namespace {
 std::mutex loaded_mu;
 std::map<std::string, void*> loaded;  // path -> dlopen handle (never closed)
 
-std::string module_path(const std::string& file) { return (std::filesystem::path(module_dir()) / file).string(); }
-
 }  // namespace
+
+std::string module_path(const std::string& file) { return (std::filesystem::path(module_dir()) / file).string(); }
 
 bool module_loaded(const std::string& file) {
   std::lock_guard lock(loaded_mu);

@@ -15,6 +15,9 @@ std::string module_dir();
 /// the address of its `symbol`; nullptr with `err` naming the path and the loader's reason.
 void* module_symbol(const std::string& file, const char* symbol, std::string* err);
 
+/// Where module `file` is loaded from: module_dir()/file.
+std::string module_path(const std::string& file);
+
 /// Whether this process has loaded `file` (module_symbol) already.
 bool module_loaded(const std::string& file);
 

@@ -24,7 +24,7 @@ TEST(LibvirtModule, TheVersionIsReadFromTheLibraryFileName) {
 // On this host the file name and libvirt itself (virGetVersion, through the module) agree.
 TEST(LibvirtModule, TheFileNameSaysWhatLibvirtSays) {
   struct stat st {};
-  if (stat((std::filesystem::path(module_dir()) / kLibvirtModuleFile).c_str(), &st) != 0)
+  if (stat(module_path(kLibvirtModuleFile).c_str(), &st) != 0)
     GTEST_SKIP() << "no libvirt module beside the test binary";
   std::error_code ec;
   const auto file = std::filesystem::canonical(std::filesystem::path(PVMATRIX_LIBVIRT_LIBDIR) / "libvirt.so.0", ec);
