@@ -31,7 +31,7 @@ uint64_t next_sample_interval_ns(uint64_t age_ns, const SampledInterval& last, u
   const uint64_t fine = budget_sample_interval_ns(age_ns);
   const bool quiet = last.measured && last.length_ns > 0 && last.starved_ns * 100 <= last.length_ns;
   if (!quiet) return fine;
-  const uint64_t coarse = std::min({2 * last.length_ns, budget_ns / 8, budget_left_ns});
+  const uint64_t coarse = std::min({2 * std::max(last.length_ns, last.planned_ns), budget_ns / 8, budget_left_ns});
   return std::max(fine, coarse);
 }
 
@@ -49,10 +49,10 @@ ThreadShares BootBudget::read() {
 
 bool BootBudget::exhausted(BootOutcome* out) {
   const uint64_t now = monotonic_ns();
-  if (now >= sample_due_ns()) {
+  if (now - last_sample_ >= interval_ns_ / 2) {
     const uint64_t starved_before = meter_.starved_ns();
     meter_.sample(now, read());
-    const SampledInterval last{now - last_sample_, meter_.starved_ns() - starved_before, meter_.measured()};
+    const SampledInterval last{now - last_sample_, meter_.starved_ns() - starved_before, meter_.measured(), interval_ns_};
     const uint64_t progress = meter_.progress_ns();
     interval_ns_ = next_sample_interval_ns(now - start_, last, budget_ns_, budget_ns_ > progress ? budget_ns_ - progress : 0);
     last_sample_ = now;

@@ -26,14 +26,18 @@ uint64_t monotonic_ns();
 uint64_t budget_sample_interval_ns(uint64_t age_ns);
 
 /// How the last interval between two samples went: its length, the run-queue wait charged in it
-/// (wall minus progress), and whether the statistics could be read.
+/// (wall minus progress), whether the statistics could be read, and the length it was planned to
+/// have (0: its length). A sample may come before it is due (BootBudget::exhausted), so the
+/// interval is shorter than planned; the schedule grows from the plan.
 struct SampledInterval {
   uint64_t length_ns = 0, starved_ns = 0;
   bool measured = false;
+  uint64_t planned_ns = 0;
 };
 
 /// The interval until the next sample. While the host is quiet (the last interval was measured
-/// and no QEMU thread waited on a run queue for more than a hundredth of it), twice the last one,
+/// and no QEMU thread waited on a run queue for more than a hundredth of it), twice the last one
+/// (as long as it was, or was planned to be),
 /// at most an eighth of the budget and never past the moment the budget could run out
 /// (`budget_left_ns`: progress grows no faster than the wall clock, so no sample can find the
 /// budget used up before then); otherwise, and whenever that is shorter,
@@ -49,7 +53,9 @@ class BootBudget {
   /// Starts now. `pid`: QEMU's process (-1: unknown, the wall clock counts).
   BootBudget(pid_t pid, double timeout_s);
   /// True when the budget (out->timed_out) or the wall-clock limit (out->host_limit) is used
-  /// up. Samples QEMU's threads when a sample is due (next_sample_interval_ns).
+  /// up. Samples QEMU's threads when a sample is due (next_sample_interval_ns), or already once
+  /// half of the interval has passed: a reader awake for output takes the sample a wakeup of its
+  /// own would have come for. Sampling earlier only makes the intervals finer.
   bool exhausted(BootOutcome* out);
   /// Until the next sample is due (0: now): what a reader that has nothing else to wait for
   /// may sleep.

@@ -35,28 +35,28 @@ namespace {
 /// group of its own (the timeout kills all of it), default signal dispositions and an empty
 /// mask, and SIGKILL as its parent-death signal: a harness killed with SIGKILL leaves no QEMU
 /// behind (the signal follows the forking thread, which waits for this QEMU in boot()). 0 with
-/// `*pid`, else the errno of what failed (exec's included, reported through a CLOEXEC pipe).
-/// posix_spawn cannot set a parent-death signal, hence fork: the child calls only
-/// async-signal-safe functions before execve.
+/// `*pid`, else the errno of what failed (exec's included).
+/// posix_spawn cannot set a parent-death signal, hence vfork, as posix_spawn does it: the child
+/// borrows this thread's memory until it execs or exits (this thread waits meanwhile), so no
+/// page table is copied, and it says why it failed in `child_errno`. It calls only
+/// async-signal-safe functions, with every signal blocked until the dispositions are reset (it
+/// has its own copy of them), and never returns.
 int start_child(char* const argv[], int out_fd, int err_fd, pid_t* pid) {
-  int status_pipe[2];
-  if (pipe2(status_pipe, O_CLOEXEC) != 0) return errno;
   sigset_t none, all, old;
   sigemptyset(&none);
   sigfillset(&all);
   struct sigaction dfl {};
   dfl.sa_handler = SIG_DFL;
   const pid_t parent = getpid();
+  volatile int child_errno = 0;
   pthread_sigmask(SIG_SETMASK, &all, &old);  // no handler of ours runs in the child
-  const pid_t child = fork();
+  const pid_t child = vfork();
   if (child == 0) {
     auto fail = [&] {
-      int e = errno;
-      (void)!write(status_pipe[1], &e, sizeof e);
+      child_errno = errno ? errno : EINVAL;
       _exit(127);
     };
-    setpgid(0, 0);
-    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) fail();
+    if (setpgid(0, 0) != 0 || prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) fail();
     if (getppid() != parent) _exit(127);  // the harness is already gone
     const int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (null_fd < 0 || dup2(null_fd, STDIN_FILENO) < 0 || dup2(out_fd, STDOUT_FILENO) < 0 ||
@@ -69,20 +69,10 @@ int start_child(char* const argv[], int out_fd, int err_fd, pid_t* pid) {
   }
   const int fork_errno = errno;
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
-  close(status_pipe[1]);
-  if (child < 0) {
-    close(status_pipe[0]);
-    return fork_errno;
-  }
-  setpgid(child, child);  // also here: kill(-pid) must find the group even before the child ran
-  int child_errno = 0;
-  ssize_t n;
-  do n = read(status_pipe[0], &child_errno, sizeof child_errno);
-  while (n < 0 && errno == EINTR);
-  close(status_pipe[0]);
-  if (n == static_cast<ssize_t>(sizeof child_errno)) {
+  if (child < 0) return fork_errno;
+  if (child_errno != 0) {  // the child has exited
     waitpid(child, nullptr, 0);
-    return child_errno ? child_errno : EINVAL;
+    return child_errno;
   }
   *pid = child;
   return 0;
@@ -302,7 +292,8 @@ void QemuLauncher::read_until_over(Child& child, bool watch, BootBudget& budget,
   auto drain_err = [&](bool to_the_end = false) {
     return drain(child.err, out->stderr_text, kStderrLimit, child.err_total, child.err_truncated, to_the_end);
   };
-  uint64_t last_read = monotonic_ns();  // the last drain of the serial pipe
+  // The last drain of the serial pipe: when, what it got, and how long that had taken to come.
+  uint64_t last_read = monotonic_ns(), last_got = 0, last_elapsed = 0;
   // Read until both pipes close, or the deadline.
   while (serial_open || err_open) {
     if (budget.exhausted(out)) {
@@ -318,9 +309,21 @@ void QemuLauncher::read_until_over(Child& child, bool watch, BootBudget& budget,
       break;
     }
     if (n <= 0) continue;
+    // QEMU writes the guest's serial output a byte per write(). Output has begun to come: sleep
+    // while the rest of the burst piles up in the pipe (QEMU is never slowed), then take it in
+    // one read. Waking for each byte cost ~1,500 wakeups and ~4 ms of harness CPU per boot;
+    // reading the first bytes before the sleep, one wakeup more per burst. The end of a boot is
+    // noticed at most this much later; QEMU's exit ends the sleep.
+    if (fds[0].revents == POLLIN)
+      child.await_exit(std::chrono::milliseconds(
+          serial_coalesce_ns(budget.age_ns(), last_got, last_elapsed, child.serial_pipe) / 1'000'000));
     const uint64_t before = out->serial_bytes;
     if (fds[0].revents) serial_open = drain_serial();
     if (fds[1].revents) err_open = drain_err();
+    if (fds[0].revents) {
+      const uint64_t now = monotonic_ns();
+      last_got = out->serial_bytes - before, last_elapsed = now - last_read, last_read = now;
+    }
     if (watch) end.follow(out->serial);
     if (watch && end.over()) {
       // Xen halts rather than exits: the boot is over, QEMU is killed by us (not a signal
@@ -330,15 +333,6 @@ void QemuLauncher::read_until_over(Child& child, bool watch, BootBudget& budget,
       if (serial_open) drain_serial(true);
       child.kill_group();
       break;
-    }
-    // QEMU writes the guest's serial output a byte per write(): waking for each one cost
-    // ~1,500 wakeups and ~4 ms of harness CPU per boot. The pipe holds the output meanwhile
-    // (QEMU is never slowed), and the end of a boot is noticed at most this much later.
-    if (serial_open) {
-      const uint64_t now = monotonic_ns();
-      child.await_exit(std::chrono::milliseconds(
-          serial_coalesce_ns(budget.age_ns(), out->serial_bytes - before, now - last_read, child.serial_pipe) / 1'000'000));
-      last_read = now;
     }
   }
   // Take what is left in the pipes (the kill may leave buffered output behind).

@@ -137,6 +137,17 @@ TEST(BootBudget, AQuietBootIsSampledLessAndLessOftenUntilItsBudgetCouldRunOut) {
   EXPECT_EQ(next_sample_interval_ns(0, {}, budget, budget), 50 * kMs);
 }
 
+// A sample taken before it was due (the reader was awake for output) does not set the schedule
+// back: a quiet interval grows from the length it was planned to have.
+TEST(BootBudget, AnEarlySampleGrowsTheScheduleFromItsPlan) {
+  const uint64_t budget = 40'000 * kMs;
+  EXPECT_EQ(next_sample_interval_ns(5'000 * kMs, {1'000 * kMs, 0, true, 1'600 * kMs}, budget, budget), 3'200 * kMs);
+  // Late (the reader woke after the due time): from its length.
+  EXPECT_EQ(next_sample_interval_ns(5'000 * kMs, {1'700 * kMs, 0, true, 1'600 * kMs}, budget, budget), 3'400 * kMs);
+  // Starved: the fine schedule, however it was planned.
+  EXPECT_EQ(next_sample_interval_ns(5'000 * kMs, {1'000 * kMs, 20 * kMs, true, 1'600 * kMs}, budget, budget), 500 * kMs);
+}
+
 TEST(BootBudget, AWallClockBudgetRunsOutAndSaysWhenItWantsItsNextSample) {
   BootBudget budget(-1, 0.12);  // no pid: every wall-clock millisecond counts
   BootOutcome out;

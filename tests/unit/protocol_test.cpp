@@ -185,6 +185,9 @@ TEST(BootEndWatch, CrashAndPanicRecordsAreFatal) {
     EXPECT_TRUE(w.fatal()) << ev;
     EXPECT_FALSE(w.done()) << ev;
   }
+  BootEndWatch escaped(false);
+  escaped.feed("@pvm {\"ev\":\"cr\\u0061sh\",\"vector\":14}\n");
+  EXPECT_TRUE(escaped.fatal());
   BootEndWatch w(false);
   w.feed("@pvm {\"ev\":\"probe\",\"id\":\"x\",\"status\":\"fail\"}\n@pvm {\"ev\":\"stage\",\"name\":\"s\",\"status\":\"pass\"}\n");
   EXPECT_FALSE(w.over());
@@ -208,6 +211,11 @@ TEST(BootEndWatch, AgreesWithTheParserOnWhichLinesAreDoneRecords) {
       "@pvm {\"event\":\"done\"}",
       "text \"ev\":\"done\"",
       "@pvm {\"ev\":\"done\",\"pad\":\"" + std::string(70000, 'x') + "\"}",
+      // Only lines that could end the boot are parsed: `ev` spelled out, or escaped.
+      "@pvm { \"ev\" : \"done\" , \"pass\":0,\"fail\":0,\"skip\":0}",
+      "@pvm {\"ev\":\"d\\u006fne\",\"pass\":0,\"fail\":0,\"skip\":0}",
+      "@pvm {\"\\u0065v\":\"done\",\"pass\":0,\"fail\":0,\"skip\":0}",
+      "@pvm {\"ev\":\"don\",\"pass\":0,\"fail\":0,\"skip\":0}",
   };
   for (const auto& line : lines) {
     BootEndWatch w(true);
