@@ -574,11 +574,7 @@ bool HistoryStore::baseline(const std::string& matrix, const std::string& revisi
   recorded.run = run;
   recorded.store = display(location_);
   meta.history = recorded;
-  out->report = {{"schema", kReportSchema},
-                 {"schema_version", kReportSchemaVersion},
-                 {"complete", true},
-                 {"meta", meta},
-                 {"cells", std::move(cells)}};
+  out->report = report_document(meta, std::move(cells), /*complete=*/true);
   out->label = fmt::format("history run {} (matrix {}, revision {})", run, matrix, short_revision(str(rev)));
   return true;
 }

@@ -1,6 +1,9 @@
 #include "report_model.h"
 
 #include <algorithm>
+#include <fstream>
+
+#include <fmt/format.h>
 
 #include <nlohmann/json.hpp>
 
@@ -281,6 +284,64 @@ ReportHeader read_report_header(const json& r) {
 }
 
 void set_report_history(json* report, const ReportHistory& h) { (*report)["meta"]["history"] = h; }
+json report_document(json meta, json cells, bool complete) {
+  return json{{"schema", kReportSchema},
+              {"schema_version", kReportSchemaVersion},
+              {"complete", complete},
+              {"meta", std::move(meta)},
+              {"cells", std::move(cells)}};
+}
+
+void set_report_parts(json* report, json axes, json summary, json findings) {
+  (*report)["axes"] = std::move(axes);
+  (*report)["summary"] = std::move(summary);
+  (*report)["findings"] = std::move(findings);
+  (*report)["verdicts"] = nullptr;
+}
+
+std::string cell_shape_error(const json& c) {
+  if (!c.is_object()) return "not an object";
+  for (const char* key : {"id", "kernel", "hv", "config", "status"})
+    if (!c.contains(key) || !c[key].is_string()) return fmt::format("field \"{}\" must be a string", key);
+  if (c.contains("binding")) {
+    if (!c["binding"].is_object()) return "field \"binding\" must be an object";
+    for (const auto& [group, target] : c["binding"].items())
+      if (!target.is_string()) return fmt::format("field \"binding.{}\" must be a string", group);
+  }
+  if (c.contains("attempts") && !c["attempts"].is_array()) return "field \"attempts\" must be an array";
+  return "";
+}
+
+bool read_report(const std::string& path, json* out, std::string* err) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return *err = "cannot read " + path, false;
+  try {
+    *out = json::parse(in);
+  } catch (const json::parse_error& e) {
+    *err = fmt::format("{}: not JSON: {}", path, e.what());
+    return false;
+  }
+  if (!out->is_object() || out->value("schema", "") != kReportSchema || !out->contains("cells") ||
+      !(*out)["cells"].is_array() || !out->contains("axes")) {
+    *err = path + ": not a pvmatrix report (expected \"schema\": \"pvmatrix-report\", axes, cells)";
+    return false;
+  }
+  if (out->value("schema_version", 0) != kReportSchemaVersion) {
+    *err = fmt::format("{}: schema_version {} (this pvmatrix reads {})", path, (*out)["schema_version"].dump(),
+                       kReportSchemaVersion);
+    return false;
+  }
+  const json& cells = (*out)["cells"];
+  for (size_t i = 0; i < cells.size(); ++i) {
+    if (std::string why = cell_shape_error(cells[i]); !why.empty()) {
+      const json& id = cells[i].is_object() ? cells[i].value("id", json()) : json();
+      *err = fmt::format("{}: cells[{}]{}: {}", path, i, id.is_string() ? " (" + id.get<std::string>() + ")" : "", why);
+      return false;
+    }
+  }
+  return true;
+}
+
 void set_report_gate(json* report, json gate) { (*report)["meta"]["gate"] = std::move(gate); }
 void set_report_verdicts(json* report, json verdicts) { (*report)["verdicts"] = std::move(verdicts); }
 

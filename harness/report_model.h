@@ -1,6 +1,8 @@
 // A report.json as its readers see it (docs/contracts.md "Cell object and report.json"): a cell
 // (ReportCell) and the report's own fields (ReportHeader), read by the writers, the verdicts,
-// --resume, `report merge`, the gate. The one place that knows the key names a reader needs. A
+// --resume, `report merge`, the gate; its frame, as every writer of a report document writes it
+// (report_document), and the check a report file must pass to be read (read_report). The one
+// place that knows report.json's top-level key names. A
 // report may come from this pvmatrix, an older one, a merge or an import, so reading never
 // throws: a missing or mistyped field reads as empty (or absent), and a status name this
 // pvmatrix does not know stays as written.
@@ -19,6 +21,10 @@
 #include "cell.h"
 
 namespace pvm {
+
+/// What report.json is: its schema's name and version (read_report reads only this version).
+inline constexpr const char* kReportSchema = "pvmatrix-report";
+inline constexpr int kReportSchemaVersion = 1;
 
 /// One workaround tried on a cell that does not work (a `pv.native=` mask; for a real kernel the
 /// other dom0 mode or a descriptor's switch) and the cell's status with it.
@@ -168,6 +174,24 @@ struct ReportHeader {
   std::optional<HostPressure> host_pressure;  ///< summary.host, when the run measured it
   std::vector<Finding> findings;  ///< prediction vs boot (harness/predict.h)
 };
+
+/// A report.json document: the one place its frame is written (the schema, its version,
+/// `complete`, `meta`, `cells`). A report made of recorded cells (a baseline from the history
+/// store, the gate's) is only that; a run's report adds its parts (set_report_parts,
+/// reports/run_report.h make_report).
+nlohmann::json report_document(nlohmann::json meta, nlohmann::json cells, bool complete);
+/// A run's report's `axes`, `summary` and `findings`, and its `verdicts`, null until diff or
+/// the gate sets them.
+void set_report_parts(nlohmann::json* report, nlohmann::json axes, nlohmann::json summary, nlohmann::json findings);
+
+/// What is wrong with the shape of a report.json cell object that the summary, the writers and
+/// the verdicts rely on (id, kernel, hv, config and status strings; binding an object of
+/// strings; attempts an array), "" when nothing is. An unknown status name is not an error.
+std::string cell_shape_error(const nlohmann::json& cell);
+
+/// Reads a report.json; false with `*err` naming the file if it is not one, and the cell
+/// (index, id) and field when a cell is malformed.
+bool read_report(const std::string& path, nlohmann::json* out, std::string* err);
 
 /// Reads a report's own fields; never throws (not an object: every field empty).
 ReportHeader read_report_header(const nlohmann::json& report);

@@ -1,6 +1,5 @@
-// What report.json is and the metadata of a run (docs/contracts.md "Cell object and
-// report.json"): the schema's name and version, and `meta`, found out about the host (name,
-// OS, QEMU and libvirt versions), the git tree and the run's parameters. Host probing and git
+// The metadata of a run (docs/contracts.md "Cell object and report.json"): `meta`, found out
+// about the host (name, OS, QEMU and libvirt versions), the git tree and the run's parameters. Host probing and git
 // live here, in the harness core; the report writers (reports/) only read what it found.
 #pragma once
 
@@ -10,9 +9,6 @@
 #include "report_model.h"
 
 namespace pvm {
-
-inline constexpr const char* kReportSchema = "pvmatrix-report";
-inline constexpr int kReportSchemaVersion = 1;
 
 /// What `collect_run_meta` needs to know that it cannot find out itself.
 struct RunMetaInputs {

@@ -20,19 +20,6 @@
 namespace pvm {
 using nlohmann::json;
 
-std::string cell_shape_error(const json& c) {
-  if (!c.is_object()) return "not an object";
-  for (const char* key : {"id", "kernel", "hv", "config", "status"})
-    if (!c.contains(key) || !c[key].is_string()) return fmt::format("field \"{}\" must be a string", key);
-  if (c.contains("binding")) {
-    if (!c["binding"].is_object()) return "field \"binding\" must be an object";
-    for (const auto& [group, target] : c["binding"].items())
-      if (!target.is_string()) return fmt::format("field \"binding.{}\" must be a string", group);
-  }
-  if (c.contains("attempts") && !c["attempts"].is_array()) return "field \"attempts\" must be an array";
-  return "";
-}
-
 json summarize_cells(const json& cells) {
   json by_status = json::object();
   for (const StatusInfo& s : kStatuses) by_status[s.name] = 0;
@@ -136,45 +123,9 @@ void sort_cells_by_axes(const ReportAxes& axes, json* cells) {
 json make_report(json meta, json axes, json cells, bool complete) {
   json summary = summarize_cells(cells);
   json findings = prediction_findings(cells);  // [] without predictions
-  return json{{"schema", kReportSchema},
-              {"schema_version", kReportSchemaVersion},
-              {"complete", complete},
-              {"meta", std::move(meta)},
-              {"axes", std::move(axes)},
-              {"summary", std::move(summary)},
-              {"verdicts", nullptr},
-              {"findings", std::move(findings)},
-              {"cells", std::move(cells)}};
-}
-
-bool read_report(const std::string& path, json* out, std::string* err) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return *err = "cannot read " + path, false;
-  try {
-    *out = json::parse(in);
-  } catch (const json::parse_error& e) {
-    *err = fmt::format("{}: not JSON: {}", path, e.what());
-    return false;
-  }
-  if (!out->is_object() || out->value("schema", "") != kReportSchema || !out->contains("cells") ||
-      !(*out)["cells"].is_array() || !out->contains("axes")) {
-    *err = path + ": not a pvmatrix report (expected \"schema\": \"pvmatrix-report\", axes, cells)";
-    return false;
-  }
-  if (out->value("schema_version", 0) != kReportSchemaVersion) {
-    *err = fmt::format("{}: schema_version {} (this pvmatrix reads {})", path, (*out)["schema_version"].dump(),
-                       kReportSchemaVersion);
-    return false;
-  }
-  const json& cells = (*out)["cells"];
-  for (size_t i = 0; i < cells.size(); ++i) {
-    if (std::string why = cell_shape_error(cells[i]); !why.empty()) {
-      const json& id = cells[i].is_object() ? cells[i].value("id", json()) : json();
-      *err = fmt::format("{}: cells[{}]{}: {}", path, i, id.is_string() ? " (" + id.get<std::string>() + ")" : "", why);
-      return false;
-    }
-  }
-  return true;
+  json report = report_document(std::move(meta), std::move(cells), complete);
+  set_report_parts(&report, std::move(axes), std::move(summary), std::move(findings));
+  return report;
 }
 
 bool merge_reports(const std::vector<json>& reports, const std::vector<std::string>& names, json* out,

@@ -36,15 +36,6 @@ void sort_cells_by_axes(const ReportAxes& axes, nlohmann::json* cells);
 bool merge_reports(const std::vector<nlohmann::json>& reports, const std::vector<std::string>& names,
                    nlohmann::json* out, std::string* err);
 
-/// What is wrong with the shape of a report.json cell object that the summary, the writers and
-/// the verdicts rely on (id, kernel, hv, config and status strings; binding an object of
-/// strings; attempts an array), "" when nothing is. An unknown status name is not an error.
-std::string cell_shape_error(const nlohmann::json& cell);
-
-/// Reads a report.json; false with `*err` naming the file if it is not one, and the cell
-/// (index, id) and field when a cell is malformed.
-bool read_report(const std::string& path, nlohmann::json* out, std::string* err);
-
 /// One output format of a report.
 class ReportWriter {
  public:

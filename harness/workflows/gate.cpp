@@ -371,8 +371,7 @@ void Gate::read_base_from_history() {
   for (const std::string& id : always_)
     if (auto c = recorded_.find(id); c != recorded_.end()) cells.push_back(c->second);
   for (const std::string& id : affected_base_) cells.push_back(recorded_.at(id));
-  base_.report = {{"schema", kReportSchema}, {"schema_version", kReportSchemaVersion}, {"complete", true},
-                  {"meta", {{"history", recorded_from_}}}, {"cells", std::move(cells)}};
+  base_.report = report_document({{"history", recorded_from_}}, std::move(cells), /*complete=*/true);
   say(fmt::format("gate: base: {} cells from the history store, 0 booted", report_cells(base_.report)->size()));
 }
 
