@@ -317,13 +317,13 @@ void QemuLauncher::read_until_over(Child& child, bool watch, BootBudget& budget,
     if (fds[0].revents == POLLIN)
       child.await_exit(std::chrono::milliseconds(
           serial_coalesce_ns(budget.age_ns(), last_got, last_elapsed, child.serial_pipe) / 1'000'000));
-    const uint64_t before = out->serial_bytes;
-    if (fds[0].revents) serial_open = drain_serial();
-    if (fds[1].revents) err_open = drain_err();
     if (fds[0].revents) {
+      const uint64_t before = out->serial_bytes;
+      serial_open = drain_serial();
       const uint64_t now = monotonic_ns();
       last_got = out->serial_bytes - before, last_elapsed = now - last_read, last_read = now;
     }
+    if (fds[1].revents) err_open = drain_err();
     if (watch) end.follow(out->serial);
     if (watch && end.over()) {
       // Xen halts rather than exits: the boot is over, QEMU is killed by us (not a signal

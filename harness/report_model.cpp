@@ -283,7 +283,6 @@ ReportHeader read_report_header(const json& r) {
   return h;
 }
 
-void set_report_history(json* report, const ReportHistory& h) { (*report)["meta"]["history"] = h; }
 json report_document(json meta, json cells, bool complete) {
   return json{{"schema", kReportSchema},
               {"schema_version", kReportSchemaVersion},
@@ -323,7 +322,7 @@ bool read_report(const std::string& path, json* out, std::string* err) {
   }
   if (!out->is_object() || out->value("schema", "") != kReportSchema || !out->contains("cells") ||
       !(*out)["cells"].is_array() || !out->contains("axes")) {
-    *err = path + ": not a pvmatrix report (expected \"schema\": \"pvmatrix-report\", axes, cells)";
+    *err = fmt::format("{}: not a pvmatrix report (expected \"schema\": \"{}\", axes, cells)", path, kReportSchema);
     return false;
   }
   if (out->value("schema_version", 0) != kReportSchemaVersion) {
@@ -342,6 +341,7 @@ bool read_report(const std::string& path, json* out, std::string* err) {
   return true;
 }
 
+void set_report_history(json* report, const ReportHistory& h) { (*report)["meta"]["history"] = h; }
 void set_report_gate(json* report, json gate) { (*report)["meta"]["gate"] = std::move(gate); }
 void set_report_verdicts(json* report, json verdicts) { (*report)["verdicts"] = std::move(verdicts); }
 

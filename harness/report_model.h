@@ -2,10 +2,9 @@
 // (ReportCell) and the report's own fields (ReportHeader), read by the writers, the verdicts,
 // --resume, `report merge`, the gate; its frame, as every writer of a report document writes it
 // (report_document), and the check a report file must pass to be read (read_report). The one
-// place that knows report.json's top-level key names. A
-// report may come from this pvmatrix, an older one, a merge or an import, so reading never
-// throws: a missing or mistyped field reads as empty (or absent), and a status name this
-// pvmatrix does not know stays as written.
+// place that knows report.json's top-level key names. A report may come from this pvmatrix, an
+// older one, a merge or an import, so reading never throws: a missing or mistyped field reads
+// as empty (or absent), and a status name this pvmatrix does not know stays as written.
 #pragma once
 
 #include <cstdint>

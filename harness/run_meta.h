@@ -1,6 +1,7 @@
 // The metadata of a run (docs/contracts.md "Cell object and report.json"): `meta`, found out
-// about the host (name, OS, QEMU and libvirt versions), the git tree and the run's parameters. Host probing and git
-// live here, in the harness core; the report writers (reports/) only read what it found.
+// about the host (name, OS, QEMU and libvirt versions), the git tree and the run's parameters.
+// Host probing and git live here, in the harness core; the report writers (reports/) only read
+// what it found.
 #pragma once
 
 #include <string>
