@@ -29,7 +29,8 @@ uint64_t budget_sample_interval_ns(uint64_t age_ns) {
 uint64_t next_sample_interval_ns(uint64_t age_ns, const SampledInterval& last, uint64_t budget_ns,
                                  uint64_t budget_left_ns) {
   const uint64_t fine = budget_sample_interval_ns(age_ns);
-  const bool quiet = last.measured && last.length_ns > 0 && last.starved_ns * 100 <= last.length_ns;
+  const bool quiet = last.measured && last.length_ns > 0 &&
+                     (last.starved_ns * 100 <= last.length_ns || last.starved_ns * 1000 <= budget_ns);
   if (!quiet) return fine;
   const uint64_t coarse = std::min({2 * std::max(last.length_ns, last.planned_ns), budget_ns / 8, budget_left_ns});
   return std::max(fine, coarse);

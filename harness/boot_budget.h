@@ -36,7 +36,8 @@ struct SampledInterval {
 };
 
 /// The interval until the next sample. While the host is quiet (the last interval was measured
-/// and no QEMU thread waited on a run queue for more than a hundredth of it), twice the last one
+/// and no QEMU thread waited on a run queue for more than a hundredth of it, or for more than a
+/// thousandth of the budget: QEMU's threads wait a few ms while it starts), twice the last one
 /// (as long as it was, or was planned to be),
 /// at most an eighth of the budget and never past the moment the budget could run out
 /// (`budget_left_ns`: progress grows no faster than the wall clock, so no sample can find the
@@ -44,7 +45,8 @@ struct SampledInterval {
 /// budget_sample_interval_ns. Each sample reads every QEMU thread's schedstat: a quiet Xen boot of
 /// 20 s is sampled ~10 times instead of ~50. Coarser intervals only where nothing waited: the
 /// longest wait of any thread is taken over a longer interval, which differs from the sum of the
-/// short intervals' by at most the other threads' waits, under a hundredth of the interval.
+/// short intervals' by at most the other threads' waits, under a hundredth of the interval or a
+/// thousandth of the budget.
 uint64_t next_sample_interval_ns(uint64_t age_ns, const SampledInterval& last, uint64_t budget_ns,
                                  uint64_t budget_left_ns);
 

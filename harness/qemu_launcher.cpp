@@ -141,7 +141,7 @@ std::string missing_input(const CellSpec& spec, const std::string& qemu) {
 }  // namespace
 
 uint64_t serial_coalesce_ns(uint64_t age_ns, uint64_t got_bytes, uint64_t elapsed_ns, uint64_t pipe_bytes) {
-  uint64_t wait = std::clamp<uint64_t>(age_ns / 20, 1'000'000, 200'000'000);
+  uint64_t wait = std::clamp<uint64_t>(age_ns / 5, 1'000'000, 200'000'000);
   if (got_bytes > 0 && elapsed_ns > 0) {
     // At the rate it has just come, the output fills a quarter of the pipe in this long.
     const long double quarter = static_cast<long double>(pipe_bytes / 4) * elapsed_ns / got_bytes;

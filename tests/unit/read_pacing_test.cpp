@@ -12,8 +12,10 @@ constexpr uint64_t kPipe = 1 << 20;
 
 TEST(SerialCoalesce, AYoungBootIsReadEveryMillisecondAnOldOneAFewTimesASecond) {
   EXPECT_EQ(serial_coalesce_ns(0, 0, 0, kPipe), 1 * kMs);
-  EXPECT_EQ(serial_coalesce_ns(10 * kMs, 10, 10 * kMs, kPipe), 1 * kMs);
-  EXPECT_EQ(serial_coalesce_ns(1'000 * kMs, 100, 50 * kMs, kPipe), 50 * kMs);
+  EXPECT_EQ(serial_coalesce_ns(5 * kMs, 10, 5 * kMs, kPipe), 1 * kMs);
+  EXPECT_EQ(serial_coalesce_ns(10 * kMs, 10, 10 * kMs, kPipe), 2 * kMs);
+  EXPECT_EQ(serial_coalesce_ns(500 * kMs, 100, 50 * kMs, kPipe), 100 * kMs);
+  EXPECT_EQ(serial_coalesce_ns(1'000 * kMs, 100, 50 * kMs, kPipe), 200 * kMs);
   EXPECT_EQ(serial_coalesce_ns(12'000 * kMs, 2'000, 200 * kMs, kPipe), 200 * kMs);
   EXPECT_EQ(serial_coalesce_ns(600'000 * kMs, 0, 200 * kMs, kPipe), 200 * kMs);
 }
