@@ -7,7 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "json_text.h"
+#include "mapped_file.h"
 
 namespace pvm {
 namespace {
@@ -269,9 +269,11 @@ std::optional<ElfXenInfo> read_elf_xen_notes(std::string_view bytes, std::string
 }
 
 std::optional<ElfXenInfo> read_elf_xen_notes_file(const std::string& path, std::string* err) {
-  std::string bytes;
-  if (!read_text_file(path, &bytes, err)) return std::nullopt;
-  auto info = read_elf_xen_notes(bytes, err);
+  // Mapped: the headers and the notes are a few pages of a vmlinux of tens of MiB (reading it
+  // whole cost a run that predicts four real kernels ~350 ms and 130 MiB).
+  auto file = MappedFile::open(path, err);
+  if (!file) return std::nullopt;
+  auto info = read_elf_xen_notes(file->bytes(), err);
   if (!info) *err = path + ": " + *err;
   return info;
 }

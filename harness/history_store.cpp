@@ -10,7 +10,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "matrix.h"  // sha256_hex
+#include "sha256.h"
 #include "report_model.h"
 #include "run_meta.h"
 

@@ -129,7 +129,4 @@ bool load_selected_matrix(const std::string& path, const World& world, const std
 /// config's overrides, the matrix timeout), in cell order. False with `*err` if one fails.
 bool make_cell_specs(const Matrix& matrix, const World& world, std::vector<CellSpec>* out, std::string* err);
 
-/// Lowercase hex SHA-256 of `data`.
-std::string sha256_hex(const std::string& data);
-
 }  // namespace pvm

@@ -1,6 +1,10 @@
 #include "result_cache.h"
 
+#include <fcntl.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <ctime>
 
 #include <cstdint>
 #include <cstdlib>
@@ -16,7 +20,9 @@
 #include <nlohmann/json.hpp>
 
 #include "classify.h"
-#include "matrix.h"  // sha256_hex, read_text_file
+#include "digest_memo.h"
+#include "json_text.h"  // read_text_file
+#include "sha256.h"
 
 namespace pvm {
 namespace {
@@ -135,32 +141,86 @@ std::optional<std::string> b64_decode(const std::string& in) {
   return out;
 }
 
-// Digests of files by (path, size, mtime), computed once per process: a real kernel's vmlinux
-// is tens of MiB and a matrix names it in dozens of cells.
+/// SHA-256 of `prefix` and then every byte of `path`, read a MiB at a time (a vmlinux is tens of
+/// MiB: never one string of it).
+std::optional<std::string> hash_file(const std::string& path, std::string_view prefix, std::string* err) {
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    *err = path + ": cannot read: " + std::strerror(errno);
+    return std::nullopt;
+  }
+  Sha256 sha;
+  sha.update(prefix);
+  std::vector<char> buf(1 << 20);
+  ssize_t n;
+  while ((n = read(fd, buf.data(), buf.size())) != 0) {
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      *err = path + ": cannot read: " + std::strerror(errno);
+      close(fd);
+      return std::nullopt;
+    }
+    sha.update(std::string_view(buf.data(), static_cast<size_t>(n)));
+  }
+  close(fd);
+  return sha.hex();
+}
+
+/// What image_digest and file_digest compute, from the file itself.
+std::optional<std::string> compute_digest(const std::string& path, bool image, std::string* err) {
+  if (!image) return hash_file(path, "", err);
+  // Only an ELF32 is read whole (a reference kernel, ~300 KiB; the 686-pae vmlinux, 16 MiB):
+  // its loaded content is what counts. Anything else is hashed as it is read.
+  std::string head;
+  {
+    std::ifstream in(path, std::ios::binary);
+    char b[6] = {};
+    in.read(b, sizeof b);
+    head.assign(b, static_cast<size_t>(in.gcount()));
+  }
+  if (head.size() < 6 || head.compare(0, 4, "\x7f" "ELF") != 0 || head[4] != 1 || head[5] != 1)
+    return hash_file(path, "raw\n", err);
+  std::string bytes;
+  if (!read_text_file(path, &bytes, err)) return std::nullopt;
+  const std::string loaded = elf32_loaded_content(bytes);
+  if (!loaded.empty()) return sha256_hex(loaded);
+  Sha256 sha;
+  sha.update("raw\n");
+  sha.update(bytes);
+  return sha.hex();
+}
+
+/// Files smaller than this are digested in a few ms: not worth a line in the memo on disk.
+constexpr uint64_t kRememberFrom = 1 << 20;
+
+// Digests of files by their stamp (digest_memo.h), computed once per process, and for large
+// files once for as long as they do not change (<cache dir>/digests.tsv): a real kernel's vmlinux
+// is tens of MiB and a matrix names it in dozens of cells, night after night.
 std::optional<std::string> memo_digest(const std::string& path, bool image, std::string* err) {
   static std::mutex mu;
   static std::map<std::string, std::string> memo;
-  std::error_code ec;
-  auto size = fs::file_size(path, ec);
-  auto mtime = ec ? fs::file_time_type{} : fs::last_write_time(path, ec);
-  const std::string key = fmt::format("{}\n{}\n{}\n{}", image ? 1 : 0, path, ec ? 0 : size,
-                                      static_cast<long long>(mtime.time_since_epoch().count()));
-  if (!ec) {
+  static DigestMemoFile remembered(default_cache_dir() + "/digests.tsv");
+  const std::string kind = image ? "image" : "file";
+  FileStamp before;
+  const bool stamped = file_stamp(path, &before);
+  const std::string key = fmt::format("{}\n{}\n{}\n{}\n{}\n{}\n{}", kind, path, before.dev, before.ino, before.size,
+                                      before.mtime_ns, before.ctime_ns);
+  if (stamped) {
     std::lock_guard lock(mu);
     if (auto it = memo.find(key); it != memo.end()) return it->second;
+    if (before.size >= kRememberFrom)
+      if (auto d = remembered.find(kind, path, before)) return memo[key] = *d;
   }
-  std::string bytes;
-  if (!read_text_file(path, &bytes, err)) return std::nullopt;
-  std::string digest;
-  if (image) {
-    std::string loaded = elf32_loaded_content(bytes);
-    digest = sha256_hex(loaded.empty() ? "raw\n" + bytes : loaded);
-  } else {
-    digest = sha256_hex(bytes);
-  }
-  if (!ec) {
+  std::optional<std::string> digest = compute_digest(path, image, err);
+  FileStamp after;
+  if (digest && stamped && file_stamp(path, &after) && after == before) {  // unchanged while it was read
     std::lock_guard lock(mu);
-    memo[key] = digest;
+    memo[key] = *digest;
+    if (before.size >= kRememberFrom) {
+      timespec now{};
+      clock_gettime(CLOCK_REALTIME, &now);
+      remembered.remember(kind, path, before, *digest, static_cast<int64_t>(now.tv_sec) * 1'000'000'000 + now.tv_nsec);
+    }
   }
   return digest;
 }

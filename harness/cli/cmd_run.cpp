@@ -343,6 +343,10 @@ int run_run(RunOptions o) {
   json cells = json::array();
   for (const CellRecord& r : records) cells.push_back(r);
   const bool complete = cells.size() == specs.size() && run.interrupted_by == 0;
+  // What each cell was made of goes with its result into the history store (a gate's
+  // --baseline history); digested before the run's CPU is taken, so that meta.rusage counts it.
+  const bool record_history = run.interrupted_by == 0 && history.enabled();
+  const auto inputs = record_history ? cell_inputs_by_id(specs) : std::map<std::string, CellInputs>{};
   finish_run_meta(&meta);
   if (!o.resume.empty()) meta.resumed_from = o.resume + "/report.json";
   // What the cache answered, for the reader and for the gate (which reads it, not this output).
@@ -350,10 +354,7 @@ int run_run(RunOptions o) {
   if (boots.cached) meta.cache = ReportCacheCounts{static_cast<int64_t>(boots.cached->hits()), static_cast<int64_t>(cache_boots)};
   json report = make_report(json(meta), json(axes_of(m)), std::move(cells), complete);
   bool history_ok = true;
-  if (run.interrupted_by == 0 && history.enabled()) {
-    // What each cell was made of goes with its result: a gate's --baseline history.
-    history_ok = history.record(&report, cell_inputs_by_id(specs));  // cells gain their history words
-  }
+  if (record_history) history_ok = history.record(&report, inputs);  // cells gain their history words
   else history.skip("interrupted: import the report after --resume completes it");
   if (!write_reports(report, o.out, default_report_writers(), &err)) return fail(err);
 

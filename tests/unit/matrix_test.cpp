@@ -1,4 +1,5 @@
 #include "matrix.h"
+#include "sha256.h"
 
 #include <filesystem>
 #include <fstream>

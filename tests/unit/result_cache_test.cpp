@@ -2,6 +2,7 @@
 
 #include "classify.h"
 #include "json_text.h"
+#include "temp_dir.h"
 
 #include <unistd.h>
 
@@ -15,26 +16,6 @@ namespace pvm {
 namespace {
 
 namespace fs = std::filesystem;
-
-class TempDir {
- public:
-  TempDir() {
-    path_ = fs::temp_directory_path() / ("pvm-cache-test-" + std::to_string(::getpid()) + "-" + std::to_string(n_++));
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  std::string file(const std::string& name, const std::string& bytes) const {
-    std::string p = (path_ / name).string();
-    std::ofstream(p, std::ios::binary) << bytes;
-    return p;
-  }
-  std::string path() const { return path_.string(); }
-
- private:
-  static inline std::atomic<int> n_{0};
-  fs::path path_;
-};
 
 class FakeLauncher : public Launcher {
  public:
