@@ -105,6 +105,7 @@ void BootEndWatch::follow(const std::string& log) {
 }
 
 void BootEndWatch::read_line(std::string_view line) {
+  if (!records_begun_ && strip_console_prefixes(line).starts_with(kRecordPrefix)) records_begun_ = true;
   json j;
   RecordKind kind = RecordKind::Unknown;
   if (line.size() <= kWatchLineLimit && could_end_boot(line) && read_envelope(line, j, kind) == Envelope::Record) {

@@ -129,6 +129,9 @@ class BootEndWatch {
   bool over() const { return done_ || fatal_; }
   bool done() const { return done_; }
   bool fatal() const { return fatal_; }
+  /// A line holding a record (valid or not) has been seen: the guest's own part of the boot has
+  /// begun. Before it, only a console banner can end the boot.
+  bool records_begun() const { return records_begun_; }
   /// Bytes of the unfinished line kept (bounded, whatever the guest writes).
   size_t buffered() const { return pending_.size(); }
 
@@ -137,7 +140,7 @@ class BootEndWatch {
   bool banners_;
   std::string pending_;
   size_t followed_ = 0;
-  bool done_ = false, fatal_ = false;
+  bool done_ = false, fatal_ = false, records_begun_ = false;
 };
 
 /// Parses a whole serial log (feed + finish).

@@ -140,8 +140,9 @@ std::string missing_input(const CellSpec& spec, const std::string& qemu) {
 
 }  // namespace
 
-uint64_t serial_coalesce_ns(uint64_t age_ns, uint64_t got_bytes, uint64_t elapsed_ns, uint64_t pipe_bytes) {
-  uint64_t wait = std::clamp<uint64_t>(age_ns / 5, 1'000'000, 200'000'000);
+uint64_t serial_coalesce_ns(uint64_t age_ns, uint64_t got_bytes, uint64_t elapsed_ns, uint64_t pipe_bytes,
+                            bool before_records) {
+  uint64_t wait = std::clamp<uint64_t>(age_ns / 5, 1'000'000, before_records ? 1'000'000'000 : 200'000'000);
   if (got_bytes > 0 && elapsed_ns > 0) {
     // At the rate it has just come, the output fills a quarter of the pipe in this long.
     const long double quarter = static_cast<long double>(pipe_bytes / 4) * elapsed_ns / got_bytes;
@@ -314,9 +315,12 @@ void QemuLauncher::read_until_over(Child& child, bool watch, BootBudget& budget,
     // one read. Waking for each byte cost ~1,500 wakeups and ~4 ms of harness CPU per boot;
     // reading the first bytes before the sleep, one wakeup more per burst. The end of a boot is
     // noticed at most this much later; QEMU's exit ends the sleep.
-    if (fds[0].revents == POLLIN)
-      child.await_exit(std::chrono::milliseconds(
-          serial_coalesce_ns(budget.age_ns(), last_got, last_elapsed, child.serial_pipe) / 1'000'000));
+    if (fds[0].revents == POLLIN) {
+      const uint64_t pile_up = serial_coalesce_ns(budget.age_ns(), last_got, last_elapsed, child.serial_pipe,
+                                                  watch && !end.records_begun());
+      // A sample that falls due meanwhile ends the wait: a HANG is seen no later for it.
+      child.await_exit(std::min(std::chrono::milliseconds(pile_up / 1'000'000), budget.until_next_sample()));
+    }
     if (fds[0].revents) {
       const uint64_t before = out->serial_bytes;
       serial_open = drain_serial();

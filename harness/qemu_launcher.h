@@ -27,11 +27,15 @@ inline constexpr size_t kStderrLimit = 64 * 1024;
 /// How long a boot's reader lets serial output pile up in the pipe after a wakeup that read
 /// `got_bytes` gathered over `elapsed_ns`: a fifth of the boot's age, from 1 ms (a reference
 /// kernel is over in ~20 ms) to 200 ms from the boot's first second on (Xen's console comes in
-/// bursts a few hundred ms apart: the first five are read in two); never longer than the
+/// bursts a few hundred ms apart: the first five are read in two), and to a second while
+/// `before_records` (a watched boot whose guest has written no record yet: only a console banner
+/// can end it then, Xen or the kernel dying before the guest's own part began, a failure either
+/// way; a real kernel's boot log through Xen comes in dozens of bursts); never longer than the
 /// output, at the rate it has just come, takes to fill a quarter of the pipe (a flood is read at
-/// pipe speed). A Xen or Linux end banner is noticed at most this much later; a QEMU that exits
-/// ends the wait at once (its pidfd).
-uint64_t serial_coalesce_ns(uint64_t age_ns, uint64_t got_bytes, uint64_t elapsed_ns, uint64_t pipe_bytes);
+/// pipe speed). A boot's end is noticed at most this much later; a QEMU that exits ends the wait
+/// at once (its pidfd).
+uint64_t serial_coalesce_ns(uint64_t age_ns, uint64_t got_bytes, uint64_t elapsed_ns, uint64_t pipe_bytes,
+                            bool before_records = false);
 
 class QemuLauncher : public Launcher {
  public:

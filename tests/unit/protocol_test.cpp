@@ -193,6 +193,22 @@ TEST(BootEndWatch, CrashAndPanicRecordsAreFatal) {
   EXPECT_FALSE(w.over());
 }
 
+// Until the guest's first record line (behind Xen's console prefix, or malformed), only a banner
+// can end the boot: the reader may let output pile up longer.
+TEST(BootEndWatch, SaysWhenTheGuestsRecordsHaveBegun) {
+  BootEndWatch w(true);
+  w.feed("(XEN) Xen version 4.20\r\n(XEN) not a record: @pvm {}\n[    0.000000] Linux version 6.1\n@pvm {\"ev\"");
+  EXPECT_FALSE(w.records_begun());  // the record line is not complete yet
+  w.feed(":\"hello\"}\n");
+  EXPECT_TRUE(w.records_begun());
+  EXPECT_FALSE(w.over());
+  BootEndWatch xen(true), malformed(true);
+  xen.feed("(XEN) (d0) @pvm {\"ev\":\"stage\",\"name\":\"boot\",\"status\":\"pass\"}\n");
+  EXPECT_TRUE(xen.records_begun());
+  malformed.feed("@pvm {not json\n");
+  EXPECT_TRUE(malformed.records_begun());
+}
+
 // The watch and the parser read a line the same way: what ends the boot is what the
 // classifier will see as `done`.
 TEST(BootEndWatch, AgreesWithTheParserOnWhichLinesAreDoneRecords) {

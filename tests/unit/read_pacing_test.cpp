@@ -20,6 +20,17 @@ TEST(SerialCoalesce, AYoungBootIsReadEveryMillisecondAnOldOneAFewTimesASecond) {
   EXPECT_EQ(serial_coalesce_ns(600'000 * kMs, 0, 200 * kMs, kPipe), 200 * kMs);
 }
 
+// Before the guest's first record only a console banner (a failure) can end a watched boot: its
+// output piles up for up to a second.
+TEST(SerialCoalesce, BeforeTheGuestsRecordsOutputPilesUpForUpToASecond) {
+  EXPECT_EQ(serial_coalesce_ns(500 * kMs, 100, 50 * kMs, kPipe, /*before_records=*/true), 100 * kMs);
+  EXPECT_EQ(serial_coalesce_ns(3'000 * kMs, 100, 50 * kMs, kPipe, true), 600 * kMs);
+  EXPECT_EQ(serial_coalesce_ns(30'000 * kMs, 2'000, 1'000 * kMs, kPipe, true), 1'000 * kMs);
+  EXPECT_EQ(serial_coalesce_ns(30'000 * kMs, 2'000, 1'000 * kMs, kPipe, false), 200 * kMs);
+  // A flood is still read at pipe speed.
+  EXPECT_EQ(serial_coalesce_ns(30'000 * kMs, kPipe, 1 * kMs, kPipe, true), 1 * kMs);
+}
+
 TEST(SerialCoalesce, NeverLongerThanTheOutputTakesToFillAQuarterOfThePipe) {
   // 1 MiB in the last 200 ms: a quarter of the pipe fills in 50 ms.
   EXPECT_EQ(serial_coalesce_ns(12'000 * kMs, kPipe, 200 * kMs, kPipe), 50 * kMs);
