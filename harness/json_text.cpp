@@ -244,10 +244,14 @@ std::optional<JsonText> JsonText::parse(std::string text, std::string file, Json
   return doc;
 }
 
+std::string cannot_read(const std::string& path, int errnum) {
+  return path + ": cannot read: " + std::strerror(errnum);
+}
+
 bool read_text_file(const std::string& path, std::string* out, std::string* err) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
-    *err = path + ": cannot read: " + std::strerror(errno);
+    *err = cannot_read(path, errno);
     return false;
   }
   std::ostringstream ss;

@@ -63,8 +63,10 @@ class JsonText {
   std::unordered_map<std::string, size_t> offsets_;  ///< JSON pointer -> byte offset of key/value
 };
 
-/// Reads a whole file, bytes as they are; false with `*err` = "<path>: cannot read: <reason>".
+/// Reads a whole file, bytes as they are; false with `*err` = cannot_read(path, errno).
 bool read_text_file(const std::string& path, std::string* out, std::string* err);
+/// "<path>: cannot read: <reason>": what every reader of a file says when it cannot.
+std::string cannot_read(const std::string& path, int errnum);
 
 /// "/calls/3/reloc" -> "calls[3].reloc" (what error messages call a field).
 std::string field_name(std::string_view pointer);

@@ -6,9 +6,8 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
 
-#include "json_text.h"  // read_text_file
+#include "json_text.h"  // read_text_file, cannot_read
 
 namespace pvm {
 
@@ -16,7 +15,7 @@ std::optional<MappedFile> MappedFile::open(const std::string& path, std::string*
   MappedFile f;
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
-    *err = path + ": cannot read: " + std::strerror(errno);
+    *err = cannot_read(path, errno);
     return std::nullopt;
   }
   struct stat st {};

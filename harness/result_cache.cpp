@@ -4,11 +4,10 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <ctime>
-
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -21,7 +20,7 @@
 
 #include "classify.h"
 #include "digest_memo.h"
-#include "json_text.h"  // read_text_file
+#include "json_text.h"  // read_text_file, cannot_read
 #include "sha256.h"
 
 namespace pvm {
@@ -63,11 +62,16 @@ std::pair<size_t, size_t> elf32_section_range(const std::string& b, const std::s
   return {0, 0};
 }
 
+/// Whether `b` begins as a little-endian ELF32 does (magic, ELFCLASS32, ELFDATA2LSB).
+bool starts_as_elf32_le(std::string_view b) {
+  return b.size() >= 6 && b.compare(0, 4, "\x7f" "ELF") == 0 && b[4] == 1 && b[5] == 1;
+}
+
 }  // namespace
 
 std::string elf32_loaded_content(const std::string& b) {
   constexpr uint32_t kPtLoad = 1;
-  if (b.size() < 52 || b.compare(0, 4, "\x7f" "ELF") != 0 || b[4] != 1 /*ELFCLASS32*/ || b[5] != 1 /*LSB*/) return {};
+  if (b.size() < 52 || !starts_as_elf32_le(b)) return {};
   uint32_t entry = 0, phoff = 0;
   uint16_t phentsize = 0, phnum = 0;
   if (!read_le(b, 24, &entry) || !read_le(b, 28, &phoff) || !read_le(b, 42, &phentsize) || !read_le(b, 44, &phnum))
@@ -146,7 +150,7 @@ std::optional<std::string> b64_decode(const std::string& in) {
 std::optional<std::string> hash_file(const std::string& path, std::string_view prefix, std::string* err) {
   const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
-    *err = path + ": cannot read: " + std::strerror(errno);
+    *err = cannot_read(path, errno);
     return std::nullopt;
   }
   Sha256 sha;
@@ -156,7 +160,7 @@ std::optional<std::string> hash_file(const std::string& path, std::string_view p
   while ((n = read(fd, buf.data(), buf.size())) != 0) {
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
-      *err = path + ": cannot read: " + std::strerror(errno);
+      *err = cannot_read(path, errno);
       close(fd);
       return std::nullopt;
     }
@@ -178,8 +182,7 @@ std::optional<std::string> compute_digest(const std::string& path, bool image, s
     in.read(b, sizeof b);
     head.assign(b, static_cast<size_t>(in.gcount()));
   }
-  if (head.size() < 6 || head.compare(0, 4, "\x7f" "ELF") != 0 || head[4] != 1 || head[5] != 1)
-    return hash_file(path, "raw\n", err);
+  if (!starts_as_elf32_le(head)) return hash_file(path, "raw\n", err);
   std::string bytes;
   if (!read_text_file(path, &bytes, err)) return std::nullopt;
   const std::string loaded = elf32_loaded_content(bytes);
